@@ -1,0 +1,230 @@
+/**
+ * CPU kernels for 2-D max and average pooling in NCHW layout, forward and backward.
+ *
+ * Raw kernels on contiguous row-major typed arrays; shapes are validated by the
+ * op layer. Each (n, c) plane is pooled independently with a direct loop: the
+ * windows are tiny, so there is no gemm to exploit, and precomputing each
+ * output position's in-bounds tap range keeps the inner loops branch-free.
+ *
+ * Adjoint relations (for autodiff, including second derivatives):
+ * - `avgPool2d` is linear; `avgPool2dBackward` is its adjoint (transpose), and
+ *   the adjoint of `avgPool2dBackward` is `avgPool2d` again.
+ * - `maxPool2d` is, for fixed `argmax`, the gather `x[argmax]`
+ *   ({@link maxPool2dGather}); `maxPool2dBackward` is the matching scatter-add.
+ *   Each is the other's adjoint, so the derivative of `maxPool2dBackward` with
+ *   respect to `dy` is `maxPool2dGather` (argmax treated as constant).
+ */
+import { allocate, dtypeOf, type FloatArray } from '../../tensor/dtype.js';
+import { windowOutputSize, type Pair, type Shape4 } from './conv.js';
+
+/** Hyper-parameters of 2-D pooling. */
+export interface Pool2dParams {
+  /** Window size `[kh, kw]`, each ≥ 1. */
+  readonly kernel: Pair;
+  /** Step between windows `[sh, sw]`, each ≥ 1 (PyTorch's default is the kernel size; pass it explicitly). */
+  readonly stride: Pair;
+  /** Implicit padding on both sides `[ph, pw]`, each ≥ 0. */
+  readonly padding: Pair;
+  /** Spacing between window taps `[dh, dw]`, each ≥ 1. */
+  readonly dilation: Pair;
+}
+
+/** Average-pooling parameters. */
+export interface AvgPool2dParams extends Pool2dParams {
+  /**
+   * Whether padded cells count in the divisor (default `true`, like PyTorch's
+   * `count_include_pad=True`): the divisor is then always `kh·kw`, i.e. padding
+   * behaves as zeros. With `false` the divisor is the number of in-bounds taps,
+   * and a window lying entirely in the padding yields 0.
+   */
+  readonly countIncludePad?: boolean;
+}
+
+/**
+ * Shape `[N, C, OH, OW]` of a 2-D pooling (floor mode). Pure; OH or OW may be
+ * non-positive — the op layer must reject that.
+ */
+export function pool2dOutputShape(xShape: Shape4, p: Pool2dParams): [number, number, number, number] {
+  return [
+    xShape[0],
+    xShape[1],
+    windowOutputSize(xShape[2], p.kernel[0], p.stride[0], p.padding[0], p.dilation[0]),
+    windowOutputSize(xShape[3], p.kernel[1], p.stride[1], p.padding[1], p.dilation[1]),
+  ];
+}
+
+/** Window geometry along one axis: per output position, the in-bounds taps and input start. */
+interface Axis {
+  readonly out: number;
+  /** First in-bounds tap index of the window at each output position. */
+  readonly lo: Int32Array;
+  /** One past the last in-bounds tap index. */
+  readonly hi: Int32Array;
+  /** Input coordinate of tap 0 (possibly negative, in the padding). */
+  readonly base: Int32Array;
+}
+
+function axis(size: number, kernel: number, stride: number, pad: number, dilation: number): Axis {
+  const out = Math.max(0, windowOutputSize(size, kernel, stride, pad, dilation));
+  const lo = new Int32Array(out);
+  const hi = new Int32Array(out);
+  const base = new Int32Array(out);
+  for (let o = 0; o < out; o++) {
+    const b = o * stride - pad;
+    // taps t with 0 ≤ b + t·dilation ≤ size − 1
+    const l = b >= 0 ? 0 : Math.ceil(-b / dilation);
+    const h = b > size - 1 ? 0 : Math.min(kernel, Math.floor((size - 1 - b) / dilation) + 1);
+    base[o] = b;
+    lo[o] = Math.min(l, kernel);
+    hi[o] = Math.max(h, lo[o]!);
+  }
+  return { out, lo, hi, base };
+}
+
+/**
+ * Max pooling. Returns the pooled values `out` `[N, C, OH, OW]` and, for each
+ * output, `argmax`: the flat index into `x` (over the whole tensor, so x must
+ * have < 2³¹ elements) of the element chosen.
+ *
+ * - Padding acts as −∞, so it is never selected while the window holds any
+ *   input cell. A window lying entirely in the padding gives −∞ and argmax −1.
+ * - Ties: the first maximal element in the window's row-major scan order
+ *   (top-to-bottom, then left-to-right) wins, i.e. the lowest flat index.
+ * - NaN propagates: the first NaN in scan order is selected.
+ */
+export function maxPool2d(x: FloatArray, xShape: Shape4, p: Pool2dParams): { out: FloatArray; argmax: Int32Array } {
+  const [n, c, h, w] = xShape;
+  const rows = axis(h, p.kernel[0], p.stride[0], p.padding[0], p.dilation[0]);
+  const cols = axis(w, p.kernel[1], p.stride[1], p.padding[1], p.dilation[1]);
+  const dh = p.dilation[0], dw = p.dilation[1];
+  const oh = rows.out, ow = cols.out, hw = h * w, ohw = oh * ow;
+  const out = allocate(dtypeOf(x), n * c * ohw);
+  const argmax = new Int32Array(n * c * ohw);
+  for (let plane = 0; plane < n * c; plane++) {
+    const xOff = plane * hw;
+    let k = plane * ohw;
+    for (let oy = 0; oy < oh; oy++) {
+      const iLo = rows.lo[oy]!, iHi = rows.hi[oy]!, yb = rows.base[oy]!;
+      for (let ox = 0; ox < ow; ox++, k++) {
+        const jLo = cols.lo[ox]!, jHi = cols.hi[ox]!, xb = cols.base[ox]!;
+        let best = -Infinity;
+        let at = -1;
+        scan: for (let i = iLo; i < iHi; i++) {
+          const r = xOff + (yb + i * dh) * w + xb;
+          for (let j = jLo; j < jHi; j++) {
+            const idx = r + j * dw;
+            const v = x[idx]!;
+            // strict `>` keeps the first of equal values; `at < 0` admits a leading −∞;
+            // the first NaN wins and ends the scan
+            if (v > best || at < 0 || v !== v) {
+              best = v;
+              at = idx;
+              if (v !== v) break scan;
+            }
+          }
+        }
+        out[k] = best;
+        argmax[k] = at;
+      }
+    }
+  }
+  return { out, argmax };
+}
+
+/**
+ * Gradient of {@link maxPool2d}: scatter-adds each `dy[i]` onto `dx[argmax[i]]`
+ * (entries with argmax −1 are dropped). Returns dx shaped `xShape`, dtype of dy.
+ * Linear in `dy`; its adjoint is {@link maxPool2dGather}.
+ */
+export function maxPool2dBackward(dy: FloatArray, argmax: Int32Array, xShape: Shape4): FloatArray {
+  const dx = allocate(dtypeOf(dy), xShape[0] * xShape[1] * xShape[2] * xShape[3]);
+  for (let i = 0; i < argmax.length; i++) {
+    const a = argmax[i]!;
+    if (a >= 0) dx[a] += dy[i]!;
+  }
+  return dx;
+}
+
+/**
+ * `out[i] = v[argmax[i]]` (0 where argmax is −1): max pooling of `v` with the
+ * window choices frozen. It is the adjoint of {@link maxPool2dBackward}, and the
+ * JVP of {@link maxPool2d}, so second-order rules use it.
+ */
+export function maxPool2dGather(v: FloatArray, argmax: Int32Array): FloatArray {
+  const out = allocate(dtypeOf(v), argmax.length);
+  for (let i = 0; i < argmax.length; i++) {
+    const a = argmax[i]!;
+    if (a >= 0) out[i] = v[a]!;
+  }
+  return out;
+}
+
+/**
+ * Average pooling; see {@link AvgPool2dParams.countIncludePad} for how padded
+ * cells are counted (default: as zeros, divisor `kh·kw`, like PyTorch).
+ * Returns `[N, C, OH, OW]`.
+ */
+export function avgPool2d(x: FloatArray, xShape: Shape4, p: AvgPool2dParams): FloatArray {
+  const [n, c, h, w] = xShape;
+  const rows = axis(h, p.kernel[0], p.stride[0], p.padding[0], p.dilation[0]);
+  const cols = axis(w, p.kernel[1], p.stride[1], p.padding[1], p.dilation[1]);
+  const dh = p.dilation[0], dw = p.dilation[1];
+  const includePad = p.countIncludePad ?? true;
+  const full = p.kernel[0] * p.kernel[1];
+  const oh = rows.out, ow = cols.out, hw = h * w, ohw = oh * ow;
+  const out = allocate(dtypeOf(x), n * c * ohw);
+  for (let plane = 0; plane < n * c; plane++) {
+    const xOff = plane * hw;
+    let k = plane * ohw;
+    for (let oy = 0; oy < oh; oy++) {
+      const iLo = rows.lo[oy]!, iHi = rows.hi[oy]!, yb = rows.base[oy]!;
+      for (let ox = 0; ox < ow; ox++, k++) {
+        const jLo = cols.lo[ox]!, jHi = cols.hi[ox]!, xb = cols.base[ox]!;
+        let sum = 0;
+        for (let i = iLo; i < iHi; i++) {
+          const r = xOff + (yb + i * dh) * w + xb;
+          for (let j = jLo; j < jHi; j++) sum += x[r + j * dw]!;
+        }
+        const count = includePad ? full : (iHi - iLo) * (jHi - jLo);
+        out[k] = count > 0 ? sum / count : 0;
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Gradient of {@link avgPool2d} (its adjoint): each `dy` entry is spread
+ * evenly, with the same divisor as the forward pass, over the in-bounds cells
+ * of its window. Returns dx shaped `xShape`, dtype of dy. Linear in `dy`; its
+ * own adjoint is {@link avgPool2d} with the same parameters.
+ */
+export function avgPool2dBackward(dy: FloatArray, dyShape: Shape4, xShape: Shape4, p: AvgPool2dParams): FloatArray {
+  const [n, c, h, w] = xShape;
+  void dyShape; // implied by xShape and p
+  const rows = axis(h, p.kernel[0], p.stride[0], p.padding[0], p.dilation[0]);
+  const cols = axis(w, p.kernel[1], p.stride[1], p.padding[1], p.dilation[1]);
+  const dh = p.dilation[0], dw = p.dilation[1];
+  const includePad = p.countIncludePad ?? true;
+  const full = p.kernel[0] * p.kernel[1];
+  const oh = rows.out, ow = cols.out, hw = h * w, ohw = oh * ow;
+  const dx = allocate(dtypeOf(dy), n * c * hw);
+  for (let plane = 0; plane < n * c; plane++) {
+    const xOff = plane * hw;
+    let k = plane * ohw;
+    for (let oy = 0; oy < oh; oy++) {
+      const iLo = rows.lo[oy]!, iHi = rows.hi[oy]!, yb = rows.base[oy]!;
+      for (let ox = 0; ox < ow; ox++, k++) {
+        const jLo = cols.lo[ox]!, jHi = cols.hi[ox]!, xb = cols.base[ox]!;
+        const count = includePad ? full : (iHi - iLo) * (jHi - jLo);
+        if (count === 0) continue;
+        const g = dy[k]! / count;
+        for (let i = iLo; i < iHi; i++) {
+          const r = xOff + (yb + i * dh) * w + xb;
+          for (let j = jLo; j < jHi; j++) dx[r + j * dw] += g;
+        }
+      }
+    }
+  }
+  return dx;
+}
