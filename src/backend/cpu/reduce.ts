@@ -1,0 +1,102 @@
+/** CPU kernels for reductions: the input is walked in memory order, accumulating into the output. */
+import ndarray from 'ndarray';
+import { allocate } from '../../tensor/dtype.js';
+import { Tensor } from '../../tensor/tensor.js';
+import type { ArgReduceOp, ArgReduceParams, ReduceOp, ReduceParams } from '../../ops/primitive.js';
+import { forEachRow, rowMajor } from './strided.js';
+
+const IDENTITY: { [P in ReduceOp]: number } = { sum: 0, prod: 1, max: -Infinity, min: Infinity };
+
+/** Output shape of a reduction over `axes`. */
+export function reducedShape(shape: readonly number[], axes: readonly number[], keepDims: boolean): number[] {
+  const out: number[] = [];
+  for (let d = 0; d < shape.length; d++) {
+    if (!axes.includes(d)) out.push(shape[d]);
+    else if (keepDims) out.push(1);
+  }
+  return out;
+}
+
+export function reduce(op: ReduceOp, x: Tensor, { axes, keepDims }: ReduceParams): Tensor {
+  const nd = x.nd;
+  const shape = x.shape;
+  const outShape = reducedShape(shape, axes, keepDims);
+  let size = 1;
+  for (const d of outShape) size *= d;
+  const o = allocate(x.dtype, size);
+  o.fill(IDENTITY[op]);
+  // output strides in the input's index space: 0 along reduced axes
+  const full = shape.map((d, i) => (axes.includes(i) ? 1 : d));
+  const ostr = rowMajor(full).map((s, i) => (axes.includes(i) ? 0 : s));
+  const xd = nd.data;
+  forEachRow(shape, [ostr, nd.stride], [0, nd.offset], (n, [oi, xi], [so, sx]) => {
+    if (so === 0) {
+      // the whole row folds into one output element: accumulate in a local double
+      let acc = o[oi];
+      switch (op) {
+        case 'sum': {
+          let a1 = 0, a2 = 0, a3 = 0, i = 0;
+          for (; i + 3 < n; i += 4, xi += 4 * sx) { acc += xd[xi]; a1 += xd[xi + sx]; a2 += xd[xi + 2 * sx]; a3 += xd[xi + 3 * sx]; }
+          for (; i < n; i++, xi += sx) acc += xd[xi];
+          acc += a1 + a2 + a3;
+          break;
+        }
+        case 'prod': for (let i = 0; i < n; i++, xi += sx) acc *= xd[xi]; break;
+        // NaN propagates: once acc is NaN no comparison replaces it
+        case 'max': for (let i = 0; i < n; i++, xi += sx) { const v = xd[xi]; if (v > acc || v !== v) acc = v; } break;
+        case 'min': for (let i = 0; i < n; i++, xi += sx) { const v = xd[xi]; if (v < acc || v !== v) acc = v; } break;
+      }
+      o[oi] = acc;
+    } else {
+      switch (op) {
+        case 'sum': for (let i = 0; i < n; i++, oi += so, xi += sx) o[oi] += xd[xi]; break;
+        case 'prod': for (let i = 0; i < n; i++, oi += so, xi += sx) o[oi] *= xd[xi]; break;
+        case 'max': for (let i = 0; i < n; i++, oi += so, xi += sx) { const v = xd[xi]; if (v > o[oi] || v !== v) o[oi] = v; } break;
+        case 'min': for (let i = 0; i < n; i++, oi += so, xi += sx) { const v = xd[xi]; if (v < o[oi] || v !== v) o[oi] = v; } break;
+      }
+    }
+  });
+  return new Tensor(ndarray(o, outShape));
+}
+
+/** Index of the first maximum (minimum) along an axis; a NaN counts as the extreme. Indices come back as float64. */
+export function argReduce(op: ArgReduceOp, x: Tensor, { axis, keepDims }: ArgReduceParams): Tensor {
+  let nd = x.nd;
+  let outShape: number[];
+  if (axis === null) {
+    outShape = keepDims ? x.shape.map(() => 1) : [];
+    nd = ndarray(x.data, [x.size]);
+    axis = 0;
+  } else {
+    outShape = reducedShape(x.shape, [axis], keepDims);
+  }
+  const len = nd.shape[axis];
+  // move the axis last so each output element reads one strided row
+  const perm = nd.shape.map((_, i) => i).filter((i) => i !== axis);
+  perm.push(axis);
+  const v = nd.transpose(...perm);
+  const outer = v.shape.slice(0, -1);
+  let size = 1;
+  for (const d of outer) size *= d;
+  const o = allocate('float64', size);
+  const xd = v.data;
+  const sx = v.stride[v.shape.length - 1];
+  const isMax = op === 'argmax';
+  const ostr = rowMajor(outer);
+  const visit = (oi: number, xi: number) => {
+    let best = xd[xi], bi = 0;
+    if (best === best) {
+      for (let i = 1; i < len; i++) {
+        const val = xd[xi + i * sx];
+        if (val !== val) { bi = i; break; }
+        if (isMax ? val > best : val < best) { best = val; bi = i; }
+      }
+    }
+    o[oi] = bi;
+  };
+  if (outer.length === 0) visit(0, v.offset);
+  else forEachRow(outer, [ostr, v.stride.slice(0, -1)], [0, v.offset], (n, [oi, xi], [so, s]) => {
+    for (let i = 0; i < n; i++, oi += so, xi += s) visit(oi, xi);
+  });
+  return new Tensor(ndarray(o, outShape));
+}

@@ -1,0 +1,67 @@
+/**
+ * Backend selection. The CPU backend implements every primitive; a device backend may
+ * implement a subset and receives only the calls worth its launch cost. `bind` is the
+ * single point through which every primitive runs.
+ */
+import type { Kernel, KernelTable, Primitive, PrimitiveParams } from '../ops/primitive.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { cpuKernels } from './cpu/index.js';
+
+/** Which backend runs operations: `'auto'` picks per call by operation and size. */
+export type BackendName = 'cpu' | 'gpu' | 'auto';
+
+/** A backend: a (possibly partial) kernel table and, for device backends, when a call is worth sending. */
+export interface Backend {
+  readonly name: 'cpu' | 'gpu';
+  readonly kernels: Partial<KernelTable>;
+  /** Whether the backend can run here (a device backend may not find a device). */
+  available(): boolean;
+  /** For `'auto'`: does this call pay for itself on this backend? */
+  worthIt?(prim: Primitive, inputs: Tensor[]): boolean;
+}
+
+const cpu: Backend = { name: 'cpu', kernels: cpuKernels, available: () => true };
+let device: Backend | undefined;
+let selected: BackendName = 'cpu';
+let warned = false;
+
+/** @internal Register the device backend (done by `backend/gpu`). */
+export function registerDeviceBackend(b: Backend): void {
+  device = b;
+}
+
+/**
+ * Choose where operations run. `'gpu'` sends every operation the GPU backend implements
+ * there; `'auto'` only those large enough to pay for it. If the GPU backend cannot start
+ * here, a warning is printed once and everything runs on the CPU.
+ */
+export function setBackend(name: BackendName): void {
+  if (name !== 'cpu' && name !== 'gpu' && name !== 'auto') {
+    throw new TypeError(`setBackend: unknown backend ${JSON.stringify(name)}; expected 'cpu', 'gpu' or 'auto'`);
+  }
+  if (name !== 'cpu' && !(device?.available() ?? false)) {
+    if (!warned) {
+      console.warn(`fluxion: setBackend('${name}'): no GPU backend can start here (no WebGL/WebGPU device); running on the CPU`);
+      warned = true;
+    }
+  }
+  selected = name;
+}
+
+/** The backend selection in force. */
+export function getBackend(): BackendName {
+  return selected;
+}
+
+function kernelFor<P extends Primitive>(prim: P, inputs: Tensor[]): Kernel<P> {
+  if (selected !== 'cpu' && device !== undefined && device.available()) {
+    const k = device.kernels[prim] as Kernel<P> | undefined;
+    if (k !== undefined && (selected === 'gpu' || (device.worthIt?.(prim, inputs) ?? false))) return k;
+  }
+  return cpuKernels[prim] as Kernel<P>;
+}
+
+/** Run primitive `prim` on tensors with its parameters. @internal */
+export function bind<P extends Primitive>(prim: P, inputs: Tensor[], params: PrimitiveParams[P]): Tensor {
+  return kernelFor(prim, inputs)(inputs, params);
+}

@@ -1,0 +1,44 @@
+/**
+ * fluxion: automatic differentiation and neural networks for TypeScript.
+ * This file is the table of contents: every public name, grouped by family.
+ * @packageDocumentation
+ */
+
+// Tensors: creation, conversion, random numbers
+export { Tensor, type NestedNumbers, type Axes, type DeviceStorage } from './tensor/tensor.js';
+export { tensor, fromData, type TensorLike, type TensorOptions } from './tensor/convert.js';
+export {
+  zeros, ones, fill, rand, randn, arange, eye,
+  zerosLike, onesLike, fillLike, randLike, randnLike, type CreateOptions,
+} from './tensor/create.js';
+export { seed } from './tensor/random.js';
+export { type DType, type FloatArray } from './tensor/dtype.js';
+export { type Shape, ShapeError } from './tensor/shape.js';
+
+// Elementwise operations
+export {
+  neg, exp, expm1, log, log1p, sqrt, abs, sign, sin, cos, tan, asin, acos, atan, sinh, cosh, tanh,
+  sigmoid, relu, softplus, erf,
+  add, sub, mul, div, pow, maximum, minimum, atan2, mod,
+  gt, ge, lt, le, eq, ne, where, clamp, astype,
+  type UnaryFn, type BinaryFn,
+} from './ops/elementwise.js';
+
+// Reductions
+export { sum, mean, prod, max, min, argmax, argmin, logsumexp, type ReduceOptions } from './ops/reduce.js';
+
+// Linear algebra
+export { matmul, dot, outer } from './ops/linalg.js';
+
+// Shape operations
+export {
+  reshape, flatten, squeeze, unsqueeze, permute, transpose, broadcastTo,
+  slice, index, concat, stack, pad, gather, scatterAdd, type SliceRange,
+} from './ops/movement.js';
+
+// Neural-network operations
+export { softmax, logSoftmax, conv2d, maxPool2d, avgPool2d, oneHot, type Conv2dOptions, type Pool2dOptions } from './ops/nn.js';
+
+// Primitives and backends
+export type { Primitive, PrimitiveParams } from './ops/primitive.js';
+export { setBackend, getBackend, type BackendName } from './backend/index.js';
