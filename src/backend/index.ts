@@ -6,6 +6,7 @@
 import type { Kernel, KernelTable, Primitive, PrimitiveParams } from '../ops/primitive.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { cpuKernels } from './cpu/index.js';
+import { gpuBackend } from './gpu/index.js';
 
 /** Which backend runs operations: `'auto'` picks per call by operation and size. */
 export type BackendName = 'cpu' | 'gpu' | 'auto';
@@ -21,13 +22,14 @@ export interface Backend {
 }
 
 const cpu: Backend = { name: 'cpu', kernels: cpuKernels, available: () => true };
-let device: Backend | undefined;
+let device: Backend | undefined = gpuBackend();
 let selected: BackendName = 'cpu';
 let warned = false;
 
-/** @internal Register the device backend (done by `backend/gpu`). */
-export function registerDeviceBackend(b: Backend): void {
+/** @internal Replace the device backend (tests use this to run gpu.js kernels in its CPU modes). */
+export function setDeviceBackend(b: Backend | undefined): void {
   device = b;
+  warned = false;
 }
 
 /**

@@ -1,0 +1,201 @@
+import type { FloatArray } from '../../tensor/dtype.js';
+import { ARENA_LIMIT_BYTES, WasmGemmEngine } from './wasm/gemm-kernel.js';
+import { createThreadPool, threadsSupported, type ThreadPool } from './threads.js';
+
+/**
+ * Implementations of {@link gemm}:
+ * - `'js'`: plain JavaScript loops (always available),
+ * - `'wasm'`: WebAssembly SIMD, packed and register-tiled, on the calling thread,
+ * - `'threaded'`: the same kernel split across `worker_threads` (Node only).
+ */
+export type GemmVariant = 'js' | 'wasm' | 'threaded';
+
+/*
+ * Size thresholds, in multiply-adds (m·n·k). Measured on the 2-core dev box with
+ *   node --import tsx bench/gemm.ts --crossover
+ * which times each variant on square and skinny shapes. JS beats wasm only while the
+ * copy-in/packing overhead dominates (below ~16³); threads pay ~20–60 µs of wake-up
+ * and duplicate packing, which amortizes from about 96³.
+ */
+const WASM_MIN_MACS = 16 * 16 * 16;
+const THREADED_MIN_MACS = 96 * 96 * 96;
+
+let engine: WasmGemmEngine | null | undefined;
+let pool: ThreadPool | null | undefined;
+let forced: GemmVariant | 'auto' = 'auto';
+
+/** The wasm engine (shared memory when threads are possible), created on first use; null if wasm SIMD is missing. */
+function getEngine(): WasmGemmEngine | null {
+  if (engine === undefined) {
+    engine = (threadsSupported() ? WasmGemmEngine.create(true) : null) ?? WasmGemmEngine.create(false);
+  }
+  return engine;
+}
+
+/** The worker pool, started (in the background) with the engine; null when unavailable. */
+function getPool(): ThreadPool | null {
+  if (pool === undefined) {
+    const e = getEngine();
+    pool = e ? createThreadPool(e) : null;
+  }
+  return pool;
+}
+
+/** Variants that can run in this runtime, cheapest first. */
+export function gemmVariants(): GemmVariant[] {
+  const out: GemmVariant[] = ['js'];
+  if (getEngine()) out.push('wasm');
+  if (getPool()) out.push('threaded');
+  return out;
+}
+
+/**
+ * Force one implementation for every later {@link gemm} call (for parity tests and
+ * benchmarks), or go back to size-based dispatch with `'auto'`.
+ * @throws RangeError if the variant is not available here.
+ */
+export function setGemmVariant(v: GemmVariant | 'auto'): void {
+  if (v !== 'auto' && !gemmVariants().includes(v)) throw new RangeError(`gemm variant '${v}' is not available here`);
+  forced = v;
+}
+
+/** The variant set with {@link setGemmVariant} (`'auto'` by default). */
+export function getGemmVariant(): GemmVariant | 'auto' {
+  return forced;
+}
+
+/**
+ * The worker pool behind the `'threaded'` variant, or null.
+ * @internal For tests and benchmarks (waiting for start-up, counting worker jobs).
+ */
+export function gemmThreadPool(): ThreadPool | null {
+  return getPool();
+}
+
+/** The variant auto-dispatch picks for a problem of this size. */
+function choose(m: number, n: number, k: number): GemmVariant {
+  const macs = m * n * k;
+  if (macs < WASM_MIN_MACS || !getEngine()) return 'js';
+  // Worth threading only if there is more than one register tile to split.
+  if (macs >= THREADED_MIN_MACS && Math.max(m, n) >= 16 && getPool()) return 'threaded';
+  return 'wasm';
+}
+
+/**
+ * General matrix multiply on strided row/column views:
+ *   C[m×n] (+)= A[m×k] · B[k×n]
+ * Element (i, j) of A is `a[aOff + i*aRs + j*aCs]`; likewise B. C is written at
+ * `c[cOff + i*cRs + j]` (unit column stride). All arrays share one dtype.
+ * Transposed operands are expressed through strides, so no copy is needed by callers.
+ * With `accumulate` the product is added to C, otherwise C is overwritten.
+ *
+ * Small problems run as JavaScript loops, medium ones in WebAssembly SIMD, large ones
+ * additionally split across worker threads; every path is synchronous.
+ */
+export function gemm(
+  m: number, n: number, k: number,
+  a: FloatArray, aOff: number, aRs: number, aCs: number,
+  b: FloatArray, bOff: number, bRs: number, bCs: number,
+  c: FloatArray, cOff: number, cRs: number,
+  accumulate = false,
+): void {
+  if (m <= 0 || n <= 0) return;
+  if (k <= 0) {
+    if (!accumulate) for (let i = 0; i < m; i++) c.fill(0, cOff + i * cRs, cOff + i * cRs + n);
+    return;
+  }
+  if ((a instanceof Float32Array) !== (c instanceof Float32Array) || (b instanceof Float32Array) !== (c instanceof Float32Array)) {
+    throw new TypeError('gemm: a, b and c must all be Float32Array or all Float64Array');
+  }
+  let v = forced === 'auto' ? choose(m, n, k) : forced;
+  const eng = v === 'js' ? null : getEngine();
+  if (!eng) v = 'js';
+  if (v === 'js' || !eng) {
+    gemmJs(m, n, k, a, aOff, aRs, aCs, b, bOff, bRs, bCs, c, cOff, cRs, accumulate);
+    return;
+  }
+  const p = v === 'threaded' ? getPool() : null;
+  const parts = p ? 1 + p.readyCount() : 1;
+  const dtype = c instanceof Float32Array ? 'float32' : 'float64';
+  if (WasmGemmEngine.bytesNeeded(dtype, m, n, k, parts) > ARENA_LIMIT_BYTES) {
+    splitGemm(m, n, k, a, aOff, aRs, aCs, b, bOff, bRs, bCs, c, cOff, cRs, accumulate);
+    return;
+  }
+  eng.gemm(m, n, k, a, aOff, aRs, aCs, b, bOff, bRs, bCs, c, cOff, cRs, accumulate, parts, p ? (jobs) => p.run(jobs) : undefined);
+}
+
+/** Halve the largest dimension so each piece's staging fits the wasm arena. */
+function splitGemm(
+  m: number, n: number, k: number,
+  a: FloatArray, aOff: number, aRs: number, aCs: number,
+  b: FloatArray, bOff: number, bRs: number, bCs: number,
+  c: FloatArray, cOff: number, cRs: number,
+  accumulate: boolean,
+): void {
+  if (m >= n && m >= k) {
+    const h = m >> 1;
+    gemm(h, n, k, a, aOff, aRs, aCs, b, bOff, bRs, bCs, c, cOff, cRs, accumulate);
+    gemm(m - h, n, k, a, aOff + h * aRs, aRs, aCs, b, bOff, bRs, bCs, c, cOff + h * cRs, cRs, accumulate);
+  } else if (n >= k) {
+    const h = n >> 1;
+    gemm(m, h, k, a, aOff, aRs, aCs, b, bOff, bRs, bCs, c, cOff, cRs, accumulate);
+    gemm(m, n - h, k, a, aOff, aRs, aCs, b, bOff + h * bCs, bRs, bCs, c, cOff + h, cRs, accumulate);
+  } else {
+    const h = k >> 1;
+    gemm(m, n, h, a, aOff, aRs, aCs, b, bOff, bRs, bCs, c, cOff, cRs, accumulate);
+    gemm(m, n, k - h, a, aOff + h * aCs, aRs, aCs, b, bOff + h * bRs, bRs, bCs, c, cOff, cRs, true);
+  }
+}
+
+/**
+ * JavaScript gemm for small problems. Row-contiguous B: each pass streams four rows of B
+ * into one row of C (fewer C loads/stores than one k step at a time). Otherwise (B
+ * column-contiguous or strided): dot products with four partial sums.
+ */
+function gemmJs(
+  m: number, n: number, k: number,
+  a: FloatArray, aOff: number, aRs: number, aCs: number,
+  b: FloatArray, bOff: number, bRs: number, bCs: number,
+  c: FloatArray, cOff: number, cRs: number,
+  accumulate: boolean,
+): void {
+  if (bCs === 1) {
+    for (let i = 0; i < m; i++) {
+      const ci = cOff + i * cRs;
+      const ai = aOff + i * aRs;
+      if (!accumulate) c.fill(0, ci, ci + n);
+      let p = 0;
+      for (; p + 3 < k; p += 4) {
+        const a0 = a[ai + p * aCs]!, a1 = a[ai + (p + 1) * aCs]!, a2 = a[ai + (p + 2) * aCs]!, a3 = a[ai + (p + 3) * aCs]!;
+        const b0 = bOff + p * bRs, b1 = b0 + bRs, b2 = b1 + bRs, b3 = b2 + bRs;
+        for (let j = 0; j < n; j++) {
+          c[ci + j] = c[ci + j]! + a0 * b[b0 + j]! + a1 * b[b1 + j]! + a2 * b[b2 + j]! + a3 * b[b3 + j]!;
+        }
+      }
+      for (; p < k; p++) {
+        const av = a[ai + p * aCs]!;
+        const bp = bOff + p * bRs;
+        for (let j = 0; j < n; j++) c[ci + j] = c[ci + j]! + av * b[bp + j]!;
+      }
+    }
+    return;
+  }
+  for (let i = 0; i < m; i++) {
+    const ci = cOff + i * cRs;
+    const ai = aOff + i * aRs;
+    for (let j = 0; j < n; j++) {
+      const bj = bOff + j * bCs;
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      let p = 0;
+      for (; p + 3 < k; p += 4) {
+        s0 += a[ai + p * aCs]! * b[bj + p * bRs]!;
+        s1 += a[ai + (p + 1) * aCs]! * b[bj + (p + 1) * bRs]!;
+        s2 += a[ai + (p + 2) * aCs]! * b[bj + (p + 2) * bRs]!;
+        s3 += a[ai + (p + 3) * aCs]! * b[bj + (p + 3) * bRs]!;
+      }
+      for (; p < k; p++) s0 += a[ai + p * aCs]! * b[bj + p * bRs]!;
+      const s = s0 + s1 + (s2 + s3);
+      c[ci + j] = accumulate ? c[ci + j]! + s : s;
+    }
+  }
+}
