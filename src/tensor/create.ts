@@ -27,20 +27,26 @@ export function zeros(shape: readonly number[], options?: CreateOptions): Tensor
 
 /** A tensor of ones. */
 export function ones(shape: readonly number[], options?: CreateOptions): Tensor {
-  return fill(shape, 1, options);
+  return filled('ones', shape, 1, options);
 }
 
 /** A tensor with every element equal to `value`. */
 export function fill(shape: readonly number[], value: number, options?: CreateOptions): Tensor {
   if (typeof value !== 'number') throw new TypeError(`fill: value must be a number, got ${typeof value}`);
-  const t = make('fill', shape, options);
+  return filled('fill', shape, value, options);
+}
+
+function filled(op: string, shape: readonly number[], value: number, options: CreateOptions | undefined): Tensor {
+  const t = make(op, shape, options);
   (t.nd.data as Float64Array).fill(value);
   return t;
 }
 
 /** Uniform random values in [0, 1), from the generator seeded by {@link seed}. */
 export function rand(shape: readonly number[], options?: CreateOptions): Tensor {
-  return make('rand', shape, options, () => rng.uniform());
+  // float32 draws come from the float32 grid: a 53-bit double just below 1 would round up to 1
+  const f32 = options?.dtype === 'float32';
+  return make('rand', shape, options, f32 ? () => rng.uniform32() : () => rng.uniform());
 }
 
 /** Standard normal random values, from the generator seeded by {@link seed}. */
@@ -49,21 +55,36 @@ export function randn(shape: readonly number[], options?: CreateOptions): Tensor
 }
 
 /**
- * Evenly spaced values in [start, stop): `arange(5)`, `arange(1, 4)`, `arange(0, 1, 0.25)`.
+ * Evenly spaced values `start + i·step` in [start, stop): `arange(5)`, `arange(1, 4)`,
+ * `arange(0, 1, 0.25)`. The options object may take the place of omitted arguments:
+ * `arange(5, { dtype: 'float32' })`.
  */
-export function arange(start: number, stop?: number, step = 1, options?: CreateOptions): Tensor {
+export function arange(start: number, options?: CreateOptions): Tensor;
+export function arange(start: number, stop: number, options?: CreateOptions): Tensor;
+export function arange(start: number, stop?: number, step?: number, options?: CreateOptions): Tensor;
+export function arange(start: number, ...rest: (number | CreateOptions | undefined)[]): Tensor {
+  const opts = typeof rest[rest.length - 1] === 'object' ? (rest.pop() as CreateOptions) : undefined;
+  let [stop, step = 1] = rest as (number | undefined)[];
   if (stop === undefined) [start, stop] = [0, start];
   for (const [name, v] of [['start', start], ['stop', stop], ['step', step]] as const) {
     if (typeof v !== 'number' || !Number.isFinite(v)) throw new TypeError(`arange: ${name} must be a finite number, got ${String(v)}`);
   }
   if (step === 0) throw new RangeError('arange: step must not be zero');
-  const n = Math.max(0, Math.ceil((stop - start) / step));
-  return make('arange', [n], options, (i) => start + i * step);
+  // (stop − start) / step is rounded: settle the count on the values actually produced
+  const inside = (i: number) => (step > 0 ? start + i * step < stop! : start + i * step > stop!);
+  let n = Math.max(0, Math.ceil((stop - start) / step));
+  while (n > 0 && !inside(n - 1)) n--;
+  while (inside(n)) n++;
+  return make('arange', [n], opts, (i) => start + i * step);
 }
 
-/** The identity matrix `n×n` (or `n×m`). */
-export function eye(n: number, m: number = n, options?: CreateOptions): Tensor {
-  return make('eye', [n, m], options, (i) => (i % m === Math.floor(i / m) ? 1 : 0));
+/** The identity matrix `n×n` (or `n×m`): `eye(3)`, `eye(2, 3)`, `eye(3, { dtype: 'float32' })`. */
+export function eye(n: number, options?: CreateOptions): Tensor;
+export function eye(n: number, m?: number, options?: CreateOptions): Tensor;
+export function eye(n: number, m?: number | CreateOptions, options?: CreateOptions): Tensor {
+  if (typeof m === 'object') [m, options] = [undefined, m];
+  const cols = m ?? n;
+  return make('eye', [n, cols], options, (i) => (i % cols === Math.floor(i / cols) ? 1 : 0));
 }
 
 /** Zeros with the shape and dtype of `x`. */

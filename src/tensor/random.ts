@@ -43,6 +43,11 @@ class Xoshiro128 {
     return (hi * 67108864 + lo) / 9007199254740992;
   }
 
+  /** Uniform in [0, 1) on the float32 grid (24 random bits), so rounding to float32 never gives 1. */
+  uniform32(): number {
+    return (this.nextUint32() >>> 8) / 16777216;
+  }
+
   normal(): number {
     if (this.spare !== undefined) {
       const v = this.spare;
