@@ -23,7 +23,11 @@ export interface ShapeOptions {
 /** A random shape: rank 0–4 and dimensions 0–4 by default (so 0-d and size-0 tensors occur). */
 export function arbShape(o: ShapeOptions = {}): fc.Arbitrary<number[]> {
   const { minRank = 0, maxRank = 4, minDim = 0, maxDim = 4 } = o;
-  return fc.array(fc.integer({ min: minDim, max: maxDim }), { minLength: minRank, maxLength: maxRank });
+  // zero-length dimensions now and then, not in a fifth of all draws
+  const dim = minDim === 0 && maxDim > 0
+    ? fc.oneof({ weight: 1, arbitrary: fc.constant(0) }, { weight: 15, arbitrary: fc.integer({ min: 1, max: maxDim }) })
+    : fc.integer({ min: minDim, max: maxDim });
+  return fc.array(dim, { minLength: minRank, maxLength: maxRank });
 }
 
 /**

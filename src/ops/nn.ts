@@ -23,6 +23,7 @@ export function logSoftmax(x: TensorLike, axis = -1): Tensor {
   return sub(t, logsumexp(t, a, { keepDims: true }));
 }
 
+/** One value for both spatial dimensions, or `[height, width]`. @inline */
 type Pair = number | readonly [number, number];
 
 /** Options of {@link conv2d}. */

@@ -14,23 +14,29 @@ export const COMPARE = ['gt', 'ge', 'lt', 'le', 'eq', 'ne'] as const;
 export const REDUCE = ['sum', 'prod', 'max', 'min'] as const;
 export const ARG_REDUCE = ['argmax', 'argmin'] as const;
 
+/** Elementwise primitives of one argument. @inline */
 export type UnaryOp = (typeof UNARY)[number];
+/** Elementwise primitives of two broadcast arguments. @inline */
 export type BinaryOp = (typeof BINARY)[number];
+/** Comparisons returning 0/1 masks. @inline */
 export type CompareOp = (typeof COMPARE)[number];
+/** Reductions over chosen axes. @inline */
 export type ReduceOp = (typeof REDUCE)[number];
+/** Index-of-extreme reductions. @inline */
 export type ArgReduceOp = (typeof ARG_REDUCE)[number];
 
+/** Primitives without parameters take an empty object. @inline */
 type NoParams = Record<string, never>;
 
-/** Reduction over sorted, unique, non-negative axes. */
+/** Reduction over sorted, unique, non-negative axes. @inline */
 export interface ReduceParams { axes: number[]; keepDims: boolean }
-/** Index of the extreme value along one axis, or over the flattened tensor (`axis: null`). */
+/** Index of the extreme value along one axis, or over the flattened tensor (`axis: null`). @inline */
 export interface ArgReduceParams { axis: number | null; keepDims: boolean }
-/** Per-dimension `start`, `step` and resulting `size` of a strided slice (already resolved and checked). */
+/** Per-dimension `start`, `step` and resulting `size` of a strided slice (already resolved and checked). @inline */
 export interface SliceParams { start: number[]; step: number[]; size: number[] }
-/** Parameters of 2-d convolution over NCHW input and [O, C/groups, KH, KW] filters. */
+/** Parameters of 2-d convolution over NCHW input and [O, C/groups, KH, KW] filters. @inline */
 export interface Conv2dParams { stride: [number, number]; padding: [number, number]; dilation: [number, number]; groups: number }
-/** Parameters of 2-d pooling over NCHW input. */
+/** Parameters of 2-d pooling over NCHW input. @inline */
 export interface Pool2dParams { kernel: [number, number]; stride: [number, number]; padding: [number, number]; dilation: [number, number] }
 
 /** Parameters of each primitive; the keys are the primitives. */
