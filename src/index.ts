@@ -39,6 +39,14 @@ export {
 // Neural-network operations
 export { softmax, logSoftmax, conv2d, maxPool2d, avgPool2d, oneHot, type Conv2dOptions, type Pool2dOptions } from './ops/nn.js';
 
+// Automatic differentiation: everything is built on pullback
+export {
+  pullback, vjp, gradient, withGradient, jacobian, hessian, jvp, type Pullback,
+  params, Params, Grads, type ParamLeaf,
+  customGradient, stopGradient, ignoreGradient, nonTrainable,
+  isTracked, primal, checkMutable,
+} from './ad/index.js';
+
 // Primitives and backends
 export type { Primitive, PrimitiveParams } from './ops/primitive.js';
 export { setBackend, getBackend, type BackendName } from './backend/index.js';

@@ -7,6 +7,7 @@ import type { Kernel, KernelTable, Primitive, PrimitiveParams } from '../ops/pri
 import type { Tensor } from '../tensor/tensor.js';
 import { cpuKernels } from './cpu/index.js';
 import { gpuBackend } from './gpu/index.js';
+import { adHooks } from '../ad/hooks.js';
 
 /** Which backend runs operations: `'auto'` picks per call by operation and size. */
 export type BackendName = 'cpu' | 'gpu' | 'auto';
@@ -65,5 +66,8 @@ function kernelFor<P extends Primitive>(prim: P, inputs: Tensor[]): Kernel<P> {
 
 /** Run primitive `prim` on tensors with its parameters. @internal */
 export function bind<P extends Primitive>(prim: P, inputs: Tensor[], params: PrimitiveParams[P]): Tensor {
+  for (let i = 0; i < inputs.length; i++) {
+    if (inputs[i]._ad !== undefined) return adHooks.bind!(prim, inputs, params);
+  }
   return kernelFor(prim, inputs)(inputs, params);
 }

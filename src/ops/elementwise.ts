@@ -8,6 +8,8 @@ import { type DType, checkDType } from '../tensor/dtype.js';
 import { type TensorLike, strongDType, toTensor } from '../tensor/convert.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { BinaryOp, CompareOp, UnaryOp } from './primitive.js';
+import { TrackedNumber, primalNumber } from '../ad/tape.js';
+import { adHooks } from '../ad/hooks.js';
 
 const NONE = {} as Record<string, never>;
 
@@ -22,18 +24,28 @@ export interface BinaryFn {
   (a: TensorLike, b: TensorLike): Tensor;
 }
 
+type Num = number | TrackedNumber;
+const isNum = (x: unknown): x is Num => typeof x === 'number' || x instanceof TrackedNumber;
+
 function unaryOp(op: UnaryOp): UnaryFn {
   const scalar = unaryScalar[op];
-  return ((x: TensorLike) => (typeof x === 'number' ? scalar(x) : bind(op, [toTensor(x, op)], NONE))) as UnaryFn;
+  const fn = ((x: TensorLike | TrackedNumber): Tensor | Num => {
+    if (typeof x === 'number') return scalar(x);
+    if (x instanceof TrackedNumber) return adHooks.unary!(op, fn as (x: Num) => Num, x);
+    return bind(op, [toTensor(x, op)], NONE);
+  });
+  return fn as UnaryFn;
 }
 
 function binaryOp(op: BinaryOp | CompareOp): BinaryFn {
   const scalar = binaryScalar[op];
-  return ((a: TensorLike, b: TensorLike) => {
+  const fn = (a: TensorLike | TrackedNumber, b: TensorLike | TrackedNumber): Tensor | Num => {
     if (typeof a === 'number' && typeof b === 'number') return scalar(a, b);
-    const dt = strongDType(a, b);
-    return bind(op, [toTensor(a, op, dt), toTensor(b, op, dt)], NONE);
-  }) as BinaryFn;
+    if (isNum(a) && isNum(b)) return adHooks.binary!(op, fn as (a: Num, b: Num) => Num, a, b);
+    const dt = strongDType(a as TensorLike, b as TensorLike);
+    return bind(op, [toTensor(a as TensorLike, op, dt), toTensor(b as TensorLike, op, dt)], NONE);
+  };
+  return fn as BinaryFn;
 }
 
 /** −x */
@@ -112,7 +124,7 @@ export const ne = binaryOp('ne');
 export function where(cond: number, a: number, b: number): number;
 export function where(cond: TensorLike, a: TensorLike, b: TensorLike): Tensor;
 export function where(cond: TensorLike, a: TensorLike, b: TensorLike): Tensor | number {
-  if (typeof cond === 'number' && typeof a === 'number' && typeof b === 'number') return cond !== 0 ? a : b;
+  if (isNum(cond) && isNum(a) && isNum(b)) return primalNumber(cond) !== 0 ? a : b;
   const dt = strongDType(a, b);
   return bind('where', [toTensor(cond, 'where', dt), toTensor(a, 'where', dt), toTensor(b, 'where', dt)], NONE);
 }

@@ -66,6 +66,8 @@ export type PrimitiveParams =
     maxPool2d: Pool2dParams;
     /** Inputs [x, dy]: routes dy to the position of each window's maximum in x. */
     maxPool2dBackward: Pool2dParams;
+    /** Inputs [x, v]: each window's value of v at the position of x's maximum (adjoint of maxPool2dBackward). */
+    maxPool2dGather: Pool2dParams;
     avgPool2d: Pool2dParams;
     avgPool2dBackward: Pool2dParams & { xShape: number[] };
   };

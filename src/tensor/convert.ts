@@ -2,6 +2,7 @@ import ndarray from 'ndarray';
 import { type DType, type FloatArray, allocate, checkDType } from './dtype.js';
 import { ShapeError, checkShape, shapeStr, sizeOf } from './shape.js';
 import { Tensor, type NestedNumbers } from './tensor.js';
+import { adHooks } from '../ad/hooks.js';
 
 /** Anything an operation accepts as a tensor: a number, nested number arrays, a typed array or a Tensor. */
 export type TensorLike = Tensor | NestedNumbers | ArrayLike<number>;
@@ -52,8 +53,8 @@ export function tensor(data: TensorLike, options: TensorOptions = {}): Tensor {
       d.set(data);
     }
     t = new Tensor(ndarray(d, [d.length]));
-  } else if (Array.isArray(data)) {
-    t = fromNested(data, dtype ?? 'float64', op);
+  } else if (Array.isArray(data) || (typeof data === 'object' && data !== null && adHooks.toTensor?.(data, dtype) !== undefined)) {
+    t = toTensor(data, op, dtype ?? 'float64');
   } else {
     throw new TypeError(`${op}: cannot make a tensor from ${describe(data)}`);
   }
@@ -73,8 +74,11 @@ function describe(x: unknown): string {
   return `${typeof x} ${String(x)}`;
 }
 
+/** Thrown inside {@link fromNested} when an element is an object: maybe a traced number. */
+const HOLDS_OBJECT = Symbol('holds an object');
+
 /** Infer the shape of nested arrays, checking that they are rectangular and numeric. */
-function fromNested(data: NestedNumbers[], dtype: DType, op: string): Tensor {
+function fromNested(data: NestedNumbers[], dtype: DType, op: string, plainErrors = false): Tensor {
   const shape: number[] = [];
   let level: unknown = data;
   while (Array.isArray(level)) {
@@ -86,6 +90,7 @@ function fromNested(data: NestedNumbers[], dtype: DType, op: string): Tensor {
   const fill = (x: unknown, d: number, path: string): void => {
     if (d === shape.length) {
       if (typeof x !== 'number') {
+        if (!plainErrors && typeof x === 'object' && x !== null && adHooks.toTensor !== undefined) throw HOLDS_OBJECT;
         throw new TypeError(`${op}: element at ${path || '[]'} is ${describe(x)}, expected a number`);
       }
       out[pos++] = x;
@@ -113,8 +118,32 @@ export function toTensor(x: TensorLike, op: string, like?: DType): Tensor {
     d[0] = x;
     return new Tensor(ndarray(d, []));
   }
-  if (Array.isArray(x)) return fromNested(x, like ?? 'float64', op);
-  if (isTypedArray(x)) return tensor(x);
+  if (Array.isArray(x)) {
+    if (adHooks.arrayParams > 0) {
+      const p = adHooks.arrayParam!(x, like);
+      if (p !== undefined) return p;
+    }
+    try {
+      return fromNested(x, like ?? 'float64', op);
+    } catch (e) {
+      // an array holding traced numbers becomes one traced tensor
+      const t = e === HOLDS_OBJECT ? adHooks.toTensor!(x, like) : undefined;
+      if (t !== undefined) return t;
+      if (e === HOLDS_OBJECT) return fromNested(x, like ?? 'float64', op, true);
+      throw e;
+    }
+  }
+  if (isTypedArray(x)) {
+    if (adHooks.arrayParams > 0) {
+      const p = adHooks.arrayParam!(x, like);
+      if (p !== undefined) return p;
+    }
+    return tensor(x);
+  }
+  if (typeof x === 'object' && x !== null && adHooks.toTensor !== undefined) {
+    const t = adHooks.toTensor(x, like);
+    if (t !== undefined) return t;
+  }
   throw new TypeError(`${op}: expected a number, an array, a typed array or a Tensor, got ${describe(x)}`);
 }
 

@@ -35,10 +35,23 @@ export class Tensor {
   private _nd: NdArray<FloatArray> | undefined;
   /** @internal device storage when the values live on a GPU. */
   readonly device: DeviceStorage | undefined;
+  /**
+   * @internal Set while the tensor takes part in differentiation (a traced tensor, or a
+   * param registered by a gradient in flight); `bind` routes such inputs to the AD layer.
+   */
+  _ad: object | undefined = undefined;
 
-  /** @internal Use {@link tensor} and the creation functions instead. */
-  constructor(storage: NdArray<FloatArray> | DeviceStorage, shape?: Shape, dtype?: DType) {
-    if ('read' in storage) {
+  /**
+   * @internal Use {@link tensor} and the creation functions instead. `null` storage is for
+   * subclasses that supply `nd` themselves.
+   */
+  constructor(storage: NdArray<FloatArray> | DeviceStorage | null, shape?: Shape, dtype?: DType) {
+    if (storage === null) {
+      this.device = undefined;
+      this._nd = undefined;
+      this.shape = shape!;
+      this.dtype = dtype!;
+    } else if ('read' in storage) {
       this.device = storage;
       this._nd = undefined;
       this.shape = shape!;

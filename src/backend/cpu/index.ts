@@ -39,6 +39,7 @@ export const cpuKernels: KernelTable = {
   conv2dBackwardFilter: ([x, dy], p) => nn.conv2dBackwardFilter(x, dy, p),
   maxPool2d: ([x], p) => nn.maxPool2d(x, p),
   maxPool2dBackward: ([x, dy], p) => nn.maxPool2dBackward(x, dy, p),
+  maxPool2dGather: ([x, v], p) => nn.maxPool2dGather(x, v, p),
   avgPool2d: ([x], p) => nn.avgPool2d(x, p),
   avgPool2dBackward: ([dy], p) => nn.avgPool2dBackward(dy, p),
 };

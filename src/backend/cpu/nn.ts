@@ -30,6 +30,11 @@ export function maxPool2dBackward(x: Tensor, dy: Tensor, p: Pool2dParams): Tenso
   return wrap(pool.maxPool2dBackward(dy.data, argmax, dims(x)), x.shape.slice());
 }
 
+export function maxPool2dGather(x: Tensor, v: Tensor, p: Pool2dParams): Tensor {
+  const { argmax } = pool.maxPool2d(x.data, dims(x), p);
+  return wrap(pool.maxPool2dGather(v.data, argmax), pool.pool2dOutputShape(dims(x), p) as number[]);
+}
+
 export function avgPool2d(x: Tensor, p: Pool2dParams): Tensor {
   return wrap(pool.avgPool2d(x.data, dims(x), p), pool.pool2dOutputShape(dims(x), p) as number[]);
 }

@@ -1,0 +1,176 @@
+/**
+ * Walking the values a function is differentiated with respect to: replacing their numeric
+ * leaves by traced leaves, and building gradients shaped like them.
+ *
+ * number → number; nested number arrays → arrays of the same nesting; Float32Array /
+ * Float64Array → the same typed array type; Tensor → Tensor of the same shape and dtype;
+ * plain objects and class instances → plain objects with the same keys (null for fields
+ * that carry no gradient: strings, booleans, functions, fields named in {@link nonTrainable}).
+ */
+import { tensor, fromData } from '../tensor/convert.js';
+import { zeros } from '../tensor/create.js';
+import { Tensor } from '../tensor/tensor.js';
+import { type Tape, TrackedNumber, trackNumber } from './tape.js';
+import { TrackedTensor, resolveTensor } from './tracked.js';
+
+/**
+ * Names fields that are configuration, not parameters (a stride, a flag): put an array of
+ * field names under this key on an object or as a static on its class, and the walk leaves
+ * those fields alone (their gradient is `null`).
+ * ```ts
+ * class Conv { static [nonTrainable] = ['stride']; constructor(public w: Tensor, public stride: number) {} }
+ * ```
+ */
+export const nonTrainable: unique symbol = Symbol.for('fluxion.nonTrainable');
+
+/** A Float32Array or Float64Array: the typed arrays treated as differentiable vectors. */
+export const isFloatArray = (x: unknown): x is Float32Array | Float64Array =>
+  x instanceof Float32Array || x instanceof Float64Array;
+
+function isPlainData(x: object): boolean {
+  return !(x instanceof Map || x instanceof Set || x instanceof WeakMap || x instanceof WeakSet || x instanceof Promise);
+}
+
+/** Field names of `x` excluded from differentiation. */
+function constantFields(x: object): ReadonlySet<string> {
+  const own = (x as { [nonTrainable]?: readonly string[] })[nonTrainable];
+  const cls = (x.constructor as { [nonTrainable]?: readonly string[] } | undefined)?.[nonTrainable];
+  return new Set([...(own ?? []), ...(cls ?? [])]);
+}
+
+/**
+ * `x` with every differentiable leaf replaced by a traced leaf on `tape`. Originals that
+ * could be mutated (tensors, arrays, typed arrays, objects) are added to `tape.guarded`.
+ */
+export function trackArgument(x: unknown, tape: Tape, op: string, path = 'argument'): unknown {
+  const active = new Set<object>();
+  const memo = new Map<object, unknown>();
+  const walk = (v: unknown, at: string): unknown => {
+    if (typeof v === 'number' || v instanceof TrackedNumber) return trackNumber(v, tape, tape.leaf());
+    if (v instanceof Tensor) {
+      const done = memo.get(v);
+      if (done !== undefined) return done;
+      tape.guarded.add(v);
+      const t = new TrackedTensor(resolveTensor(v), tape, tape.leaf());
+      memo.set(v, t);
+      return t;
+    }
+    if (isFloatArray(v)) {
+      const done = memo.get(v);
+      if (done !== undefined) return done;
+      tape.guarded.add(v);
+      const t = new TrackedTensor(tensor(v), tape, tape.leaf());
+      memo.set(v, t);
+      return t;
+    }
+    if (typeof v !== 'object' || v === null || ArrayBuffer.isView(v)) return v;
+    if (!isPlainData(v)) {
+      throw new TypeError(`${op}: ${at} is a ${v.constructor.name}, which cannot be differentiated; pass its contents as an array or object`);
+    }
+    if (active.has(v)) throw new TypeError(`${op}: ${at} refers back to an object that contains it (a circular reference); differentiate with respect to an acyclic part of it`);
+    const done = memo.get(v);
+    if (done !== undefined) return done;
+    active.add(v);
+    tape.guarded.add(v);
+    let out: unknown;
+    if (Array.isArray(v)) out = v.map((e, i) => walk(e, `${at}[${i}]`));
+    else {
+      const skip = constantFields(v);
+      const copy = Object.create(Object.getPrototypeOf(v)) as Record<string, unknown>;
+      for (const k of Object.keys(v)) {
+        const f = (v as Record<string, unknown>)[k];
+        copy[k] = skip.has(k) ? f : walk(f, `${at}.${k}`);
+      }
+      out = copy;
+    }
+    active.delete(v);
+    memo.set(v, out);
+    return out;
+  };
+  return walk(x, path);
+}
+
+/** Cotangent lookup: node id → cotangent (undefined: none flowed). */
+export type Adjoints = ArrayLike<unknown>;
+
+/**
+ * The gradient with respect to an original argument `orig`, given its traced copy and the
+ * cotangents of the tape's nodes. Leaves no cotangent reached get zeros.
+ */
+export function gradientOf(orig: unknown, traced: unknown, adj: Adjoints, tape: Tape): unknown {
+  const walk = (o: unknown, t: unknown): unknown => {
+    if (t instanceof TrackedNumber && t.tape === tape) return adj[t.id] ?? 0;
+    if (t instanceof TrackedTensor && t.tape === tape) {
+      const g = (adj[t.id] as Tensor | undefined) ?? zeros(t.shape, { dtype: t.dtype });
+      if (isFloatArray(o)) {
+        if (g instanceof TrackedTensor) return g; // traced by an enclosing gradient: keep it a tensor
+        const C = o.constructor as Float32ArrayConstructor | Float64ArrayConstructor;
+        return new C(g.data);
+      }
+      return g;
+    }
+    if (typeof o !== 'object' || o === null || ArrayBuffer.isView(o)) return null;
+    if (Array.isArray(o)) return o.map((e, i) => walk(e, (t as unknown[])[i]));
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(o)) out[k] = walk((o as Record<string, unknown>)[k], (t as Record<string, unknown>)[k]);
+    return out;
+  };
+  return walk(orig, traced);
+}
+
+/** `y` with this tape's tracing removed (values one level down), for handing results back. */
+export function untrack(y: unknown, tape: Tape): unknown {
+  if (y instanceof TrackedNumber) return y.tape === tape ? y.value : y;
+  if (y instanceof TrackedTensor) return y.tape === tape ? y.primal : y;
+  if (Array.isArray(y)) return y.map((e) => untrack(e, tape));
+  if (typeof y === 'object' && y !== null && Object.getPrototypeOf(y) === Object.prototype) {
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(y)) out[k] = untrack((y as Record<string, unknown>)[k], tape);
+    return out;
+  }
+  return y;
+}
+
+/**
+ * Pair an output structure with a cotangent of the same structure: the (node, cotangent)
+ * seeds for the sweep. Leaves not traced on this tape take no seed.
+ */
+export function seedsOf(y: unknown, dy: unknown, tape: Tape, op: string): [number, unknown][] {
+  const seeds: [number, unknown][] = [];
+  const walk = (v: unknown, d: unknown, at: string): void => {
+    if (d === null || d === undefined) return;
+    if (v instanceof TrackedNumber) {
+      if (v.tape === tape) seeds.push([v.id, typeof d === 'number' || d instanceof TrackedNumber ? d : asScalar(d, op, at)]);
+      return;
+    }
+    if (v instanceof TrackedTensor) {
+      if (v.tape === tape) seeds.push([v.id, asTensorLike(d, v, op, at)]);
+      return;
+    }
+    if (Array.isArray(v)) {
+      if (!Array.isArray(d) || d.length !== v.length) throw new TypeError(`${op}: the cotangent at ${at} must be an array of length ${v.length}, like the output`);
+      v.forEach((e, i) => walk(e, d[i], `${at}[${i}]`));
+      return;
+    }
+    if (typeof v === 'object' && v !== null && !(v instanceof Tensor)) {
+      for (const k of Object.keys(v)) walk((v as Record<string, unknown>)[k], (d as Record<string, unknown>)[k], `${at}.${k}`);
+    }
+  };
+  walk(y, dy, 'output');
+  return seeds;
+}
+
+function asScalar(d: unknown, op: string, at: string): unknown {
+  if (d instanceof Tensor && d.size === 1) return d.item();
+  throw new TypeError(`${op}: the cotangent at ${at} must be a number, like the output`);
+}
+
+function asTensorLike(d: unknown, v: Tensor, op: string, at: string): Tensor {
+  const t = d instanceof Tensor ? d : typeof d === 'number' || d instanceof TrackedNumber
+    ? fromData(new (v.dtype === 'float32' ? Float32Array : Float64Array)(v.size).fill(0), v.shape).add(d as number)
+    : tensor(d as number[], { dtype: v.dtype });
+  if (t.size !== v.size || t.ndim !== v.ndim || t.shape.some((n, i) => n !== v.shape[i])) {
+    throw new TypeError(`${op}: the cotangent at ${at} has shape [${t.shape.join(',')}], the output has shape [${v.shape.join(',')}]`);
+  }
+  return t;
+}

@@ -1,0 +1,321 @@
+/**
+ * The tape: a record of the operations executed while a `pullback` runs, and the reverse
+ * sweep over it. This module imports nothing from the tensor layer so that the ops can
+ * recognise traced scalars without an import cycle.
+ *
+ * Storage is struct-of-arrays: a scalar node whose partial derivatives are plain numbers
+ * (the common case in scalar code) costs four typed-array writes; anything else (tensor
+ * primitives, partials that are themselves traced by an outer gradient) keeps a small
+ * object. Each `pullback` gets its own tape with a level one above the innermost open
+ * tape, which is what keeps nested derivatives apart (no perturbation confusion).
+ */
+
+/** A value flowing through a traced computation: a number, a Tensor, or a traced wrapper of either. */
+export type Value = unknown;
+
+/** Reverse rule of a general node: cotangent of the output → cotangents of the inputs (null: none). */
+export type Back = (dy: Value) => readonly (Value | null | undefined)[];
+
+/** A general node: its inputs' node ids on this tape (−1: not traced here) and its reverse rule. */
+interface GeneralNode {
+  inputs: number[];
+  back: Back;
+}
+
+/** Scalar node whose partials are not plain numbers (nested differentiation). */
+interface ObjectPartials {
+  da: Value;
+  db: Value;
+}
+
+const enum Kind {
+  Leaf = 0,
+  /** Partials `da`, `db` in the typed arrays. */
+  Scalar = 1,
+  /** Partials in `objects[id]` as an {@link ObjectPartials}. */
+  ScalarObject = 2,
+  /** `objects[id]` is a {@link GeneralNode}. */
+  General = 3,
+}
+
+/** Arithmetic the sweep needs on cotangents that are not plain numbers; installed by the AD layer. */
+export interface CotangentMath {
+  add(a: Value, b: Value): Value;
+  mul(a: Value, b: Value): Value;
+}
+
+let math: CotangentMath | undefined;
+
+/** @internal Install cotangent arithmetic (done once by `ad/trace`). */
+export function setCotangentMath(m: CotangentMath): void {
+  math = m;
+}
+
+function plus(a: Value, b: Value): Value {
+  return typeof a === 'number' && typeof b === 'number' ? a + b : math!.add(a, b);
+}
+
+/** Open tapes, innermost last. */
+const stack: Tape[] = [];
+/** Closed tapes kept for reuse by `gradient`, so a call allocates no typed arrays. */
+const pool: Tape[] = [];
+
+export class Tape {
+  /** Nesting depth: 1 for the outermost gradient. Higher levels are "inner" perturbations. */
+  level = 0;
+  /** Bumped on every reuse, so values traced on an earlier use are recognised as stale. */
+  gen = 0;
+  /** True while the function being differentiated runs (values traced here are live). */
+  open = false;
+  /** Number of nodes. */
+  n = 0;
+  kind = new Uint8Array(64);
+  pa = new Int32Array(64);
+  pb = new Int32Array(64);
+  da = new Float64Array(64);
+  db = new Float64Array(64);
+  objects: (GeneralNode | ObjectPartials | undefined)[] = [];
+  /** True while every node is a leaf or a plain-number scalar node: enables the numeric sweep. */
+  numeric = true;
+  /** Objects being differentiated (arguments and params), guarded against in-place mutation. */
+  readonly guarded = new Set<object>();
+  /** Release hooks (e.g. clearing param registrations) run when the tape closes. */
+  readonly onClose: (() => void)[] = [];
+
+  /** Start recording: a tape at the next level, from the pool when possible. */
+  static begin(): Tape {
+    const t = pool.pop() ?? new Tape();
+    t.gen++;
+    t.level = stack.length + 1;
+    t.open = true;
+    stack.push(t);
+    return t;
+  }
+
+  /** Stop recording (values traced here become constants to everything that runs later). */
+  end(): void {
+    this.open = false;
+    const i = stack.lastIndexOf(this);
+    if (i >= 0) stack.splice(i, 1);
+    for (const f of this.onClose) f();
+    this.onClose.length = 0;
+    this.guarded.clear();
+  }
+
+  /** Return a closed tape to the pool; its nodes are dropped. Only when nothing can call its sweep again. */
+  release(): void {
+    this.objects.length = 0;
+    this.n = 0;
+    this.numeric = true;
+    this.gen++;
+    if (pool.length < 16) pool.push(this);
+  }
+
+  private grow(): void {
+    const cap = this.kind.length * 2;
+    const g = <A extends Uint8Array | Int32Array | Float64Array>(a: A, C: new (n: number) => A): A => {
+      const b = new C(cap);
+      b.set(a);
+      return b;
+    };
+    this.kind = g(this.kind, Uint8Array);
+    this.pa = g(this.pa, Int32Array);
+    this.pb = g(this.pb, Int32Array);
+    this.da = g(this.da, Float64Array);
+    this.db = g(this.db, Float64Array);
+  }
+
+  /** A leaf (an input being differentiated). */
+  leaf(): number {
+    if (this.n === this.kind.length) this.grow();
+    const id = this.n++;
+    this.kind[id] = Kind.Leaf;
+    return id;
+  }
+
+  /** A scalar node y = f(a, b) with ∂y/∂a = da, ∂y/∂b = db (ids −1 for inputs not traced here). */
+  scalar(a: number, b: number, da: Value, db: Value): number {
+    if (this.n === this.kind.length) this.grow();
+    const id = this.n++;
+    this.pa[id] = a;
+    this.pb[id] = b;
+    if (typeof da === 'number' && typeof db === 'number') {
+      this.kind[id] = Kind.Scalar;
+      this.da[id] = da;
+      this.db[id] = db;
+    } else {
+      this.kind[id] = Kind.ScalarObject;
+      this.objects[id] = { da, db };
+      this.numeric = false;
+    }
+    return id;
+  }
+
+  /** A node with a reverse rule. */
+  general(inputs: number[], back: Back): number {
+    if (this.n === this.kind.length) this.grow();
+    const id = this.n++;
+    this.kind[id] = Kind.General;
+    this.objects[id] = { inputs, back };
+    this.numeric = false;
+    return id;
+  }
+
+  /**
+   * The reverse sweep: seeds cotangents at output nodes and returns the cotangent of every
+   * node (undefined where none flowed). Cotangent arithmetic runs through the library's
+   * differentiable operations, so an enclosing gradient records this sweep.
+   */
+  sweep(seeds: readonly [id: number, dy: Value][]): Value[] | Float64Array {
+    const n = this.n;
+    const { kind, pa, pb, da, db } = this;
+    if (this.numeric && seeds.every(([, d]) => typeof d === 'number')) {
+      const adj = new Float64Array(n);
+      // `hit` tells an unreached node (skipped) from one whose cotangent is 0 (0 · ∞ must give NaN)
+      const hit = new Uint8Array(n);
+      for (const [id, d] of seeds) {
+        adj[id] += d as number;
+        hit[id] = 1;
+      }
+      for (let i = n - 1; i >= 0; i--) {
+        if (hit[i] === 0 || kind[i] === Kind.Leaf) continue;
+        const g = adj[i], a = pa[i], b = pb[i];
+        if (a >= 0) { adj[a] += g * da[i]; hit[a] = 1; }
+        if (b >= 0) { adj[b] += g * db[i]; hit[b] = 1; }
+      }
+      return adj;
+    }
+    const adj: Value[] = new Array(n);
+    for (const [id, d] of seeds) adj[id] = adj[id] === undefined ? d : plus(adj[id], d);
+    const acc = (k: number, v: Value): void => {
+      if (k >= 0 && v !== null && v !== undefined) adj[k] = adj[k] === undefined ? v : plus(adj[k], v);
+    };
+    for (let i = n - 1; i >= 0; i--) {
+      const g = adj[i];
+      if (g === undefined) continue;
+      switch (kind[i]) {
+        case Kind.Leaf: break;
+        case Kind.Scalar:
+          if (typeof g === 'number') {
+            if (pa[i] >= 0) acc(pa[i], g * da[i]);
+            if (pb[i] >= 0) acc(pb[i], g * db[i]);
+          } else {
+            if (pa[i] >= 0) acc(pa[i], math!.mul(g, da[i]));
+            if (pb[i] >= 0) acc(pb[i], math!.mul(g, db[i]));
+          }
+          break;
+        case Kind.ScalarObject: {
+          const o = this.objects[i] as ObjectPartials;
+          if (pa[i] >= 0) acc(pa[i], math!.mul(g, o.da));
+          if (pb[i] >= 0) acc(pb[i], math!.mul(g, o.db));
+          break;
+        }
+        case Kind.General: {
+          const node = this.objects[i] as GeneralNode;
+          const cts = node.back(g);
+          for (let j = 0; j < node.inputs.length; j++) acc(node.inputs[j], cts[j]);
+          break;
+        }
+      }
+    }
+    return adj;
+  }
+}
+
+/** The innermost open tape, if any. */
+export function currentTape(): Tape | undefined {
+  return stack[stack.length - 1];
+}
+
+/** Number of open tapes (gradients in flight). */
+export function tracingDepth(): number {
+  return stack.length;
+}
+
+/**
+ * Run `fn` with every open tape paused: values traced so far act as constants inside.
+ * @internal Used by `ignoreGradient`.
+ */
+export function withTapesPaused<T>(fn: () => T): T {
+  const paused = stack.filter((t) => t.open);
+  for (const t of paused) t.open = false;
+  try {
+    return fn();
+  } finally {
+    for (const t of paused) t.open = true;
+  }
+}
+
+/** Throws when `target` is being differentiated by a gradient in flight. */
+export function checkMutable(target: object, op: string): void {
+  for (const t of stack) {
+    if (t.guarded.has(target)) {
+      throw new Error(
+        `${op}: cannot modify a value in place while it is being differentiated (gradient level ${t.level}); ` +
+        'compute a new value instead (e.g. `x = x - d` rather than `x -= d`), or update it after `gradient` returns',
+      );
+    }
+  }
+}
+
+const TRACED_HINT =
+  'a traced number reached plain JavaScript arithmetic, which cannot record it for differentiation. ' +
+  "Use fluxion's operations (add, mul, exp, …), or switch on the operator transform: " +
+  "run with `node --import fluxion/register` or add `fluxion/plugin` to your bundler";
+
+/**
+ * A number being differentiated. User code sees it where a `number` was passed; the
+ * library's operations (and the operator transform) record what is done with it.
+ */
+export class TrackedNumber {
+  constructor(
+    /** The value one level down: a number, or a number traced by an enclosing gradient. */
+    readonly value: number | TrackedNumber,
+    readonly tape: Tape,
+    readonly id: number,
+    readonly gen: number,
+  ) {}
+
+  /** Whether this value is still being recorded (its gradient call is running). */
+  get live(): boolean {
+    return this.tape.open && this.tape.gen === this.gen;
+  }
+
+  /** Plain JS arithmetic on a traced number would silently drop its derivative: refuse it. */
+  [Symbol.toPrimitive](hint: string): string | number {
+    if (hint === 'string') return String(primalNumber(this));
+    throw new TypeError(`fluxion: ${TRACED_HINT}`);
+  }
+
+  toString(): string {
+    return String(primalNumber(this));
+  }
+
+  toJSON(): number {
+    return primalNumber(this);
+  }
+
+  /** @internal */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return `${primalNumber(this)} (traced)`;
+  }
+}
+
+/** The plain number under every level of tracing. */
+export function primalNumber(x: number | TrackedNumber): number {
+  while (typeof x !== 'number') x = x.value;
+  return x;
+}
+
+/** Drop levels whose gradient is no longer recording (escaped values act as constants). */
+export function liveNumber(x: number | TrackedNumber): number | TrackedNumber {
+  while (typeof x !== 'number' && !(x.tape.open && x.tape.gen === x.gen)) x = x.value;
+  return x;
+}
+
+/** Record a traced scalar on `tape`. */
+export function trackNumber(value: number | TrackedNumber, tape: Tape, id: number): TrackedNumber {
+  return new TrackedNumber(value, tape, id, tape.gen);
+}
+
+export { TRACED_HINT };

@@ -1,0 +1,178 @@
+/**
+ * Recording: tensor primitives with traced inputs (through the `bind` hook), scalar
+ * operations on traced numbers, and the crossings between traced numbers and tensors.
+ * Loading this module installs the hooks.
+ */
+import { bind } from '../backend/index.js';
+import { add, mul } from '../ops/elementwise.js';
+import { reshape } from '../ops/movement.js';
+import type { BinaryOp, CompareOp, Primitive, PrimitiveParams, UnaryOp } from '../ops/primitive.js';
+import { binaryPartials, rules, unaryDerivative } from '../rules/index.js';
+import { allocate, type DType } from '../tensor/dtype.js';
+import { fromData, toTensor } from '../tensor/convert.js';
+import { Tensor } from '../tensor/tensor.js';
+import { adHooks } from './hooks.js';
+import {
+  type Tape, TrackedNumber, liveNumber, setCotangentMath, trackNumber,
+} from './tape.js';
+import { TrackedTensor, resolveTensor, setElementMath } from './tracked.js';
+
+type Num = number | TrackedNumber;
+
+/** A primitive applied to inputs some of which are traced: record it on the innermost live tape. */
+function tracedBind<P extends Primitive>(prim: P, inputs: Tensor[], params: PrimitiveParams[P]): Tensor {
+  const ins = inputs.map(resolveTensor);
+  let top: Tape | undefined;
+  for (const x of ins) if (x instanceof TrackedTensor && (top === undefined || x.tape.level > top.level)) top = x.tape;
+  if (top === undefined) return bind(prim, ins, params);
+  const primals = ins.map((x) => (x instanceof TrackedTensor && x.tape === top ? x.primal : x));
+  const y = bind(prim, primals, params);
+  const ids = ins.map((x) => (x instanceof TrackedTensor && x.tape === top ? x.id : -1));
+  const need = ids.map((i) => i >= 0);
+  const rule = rules[prim];
+  const id = top.general(ids, (dy) => rule(dy as Tensor, primals, y, params, need));
+  return new TrackedTensor(y, top, id);
+}
+
+/** A unary operation on a traced number: the derivative becomes the node's partial. */
+export function traceUnary(op: UnaryOp, fn: (x: Num) => Num, x: TrackedNumber): Num {
+  const lx = liveNumber(x);
+  if (typeof lx === 'number') return fn(lx);
+  const v = lx.value;
+  const y = fn(v);
+  const d = unaryDerivative[op](v as number, y as number);
+  return trackNumber(y, lx.tape, lx.tape.scalar(lx.id, -1, d, 0));
+}
+
+const COMPARE = new Set<string>(['gt', 'ge', 'lt', 'le', 'eq', 'ne']);
+
+/** A binary operation where at least one operand is a traced number. */
+export function traceBinary(op: BinaryOp | CompareOp, fn: (a: Num, b: Num) => Num, a: Num, b: Num): Num {
+  const la = typeof a === 'number' ? a : liveNumber(a);
+  const lb = typeof b === 'number' ? b : liveNumber(b);
+  const ta = typeof la === 'number' ? undefined : la.tape;
+  const tb = typeof lb === 'number' ? undefined : lb.tape;
+  if (ta === undefined && tb === undefined) return fn(la, lb);
+  const top = (tb === undefined || (ta !== undefined && ta.level >= tb.level) ? ta : tb)!;
+  const onA = ta === top, onB = tb === top;
+  const av = onA ? (la as TrackedNumber).value : la;
+  const bv = onB ? (lb as TrackedNumber).value : lb;
+  const y = fn(av, bv);
+  if (COMPARE.has(op)) return y;
+  const [pa, pb] = binaryPartials[op as BinaryOp];
+  const A = av as number, B = bv as number, Y = y as number;
+  const id = top.scalar(onA ? (la as TrackedNumber).id : -1, onB ? (lb as TrackedNumber).id : -1,
+    onA ? pa(A, B, Y) : 0, onB ? pb(A, B, Y) : 0);
+  return trackNumber(y, top, id);
+}
+
+/** A traced number as a 0-d traced tensor. */
+function numberToTensor(x: TrackedNumber, like: DType | undefined): Tensor {
+  const lx = liveNumber(x);
+  if (typeof lx === 'number') return toTensor(lx, 'tensor', like);
+  const below = toTensor(lx.value as number, 'tensor', like);
+  const id = lx.tape.general([lx.id], (dy) => [(dy as Tensor).item()]);
+  return new TrackedTensor(below, lx.tape, id);
+}
+
+/** Does this (nested) array hold a traced number? */
+function holdsTraced(x: unknown): boolean {
+  if (x instanceof TrackedNumber) return true;
+  if (!Array.isArray(x)) return false;
+  for (const e of x) if (holdsTraced(e)) return true;
+  return false;
+}
+
+/** Nested arrays holding traced numbers, packed into one traced tensor. */
+function packTraced(x: unknown[], like: DType | undefined): Tensor {
+  const flat: Num[] = [];
+  const shape: number[] = [];
+  let level: unknown = x;
+  while (Array.isArray(level)) {
+    shape.push(level.length);
+    level = level[0];
+  }
+  const walk = (v: unknown, d: number): void => {
+    if (d === shape.length) {
+      if (typeof v !== 'number' && !(v instanceof TrackedNumber)) {
+        throw new TypeError(`tensor: element is ${v === null ? 'null' : typeof v}, expected a number`);
+      }
+      flat.push(typeof v === 'number' ? v : liveNumber(v));
+      return;
+    }
+    if (!Array.isArray(v) || v.length !== shape[d]) {
+      throw new TypeError(`tensor: ragged array: expected an array of length ${shape[d]} at depth ${d}`);
+    }
+    for (const e of v) walk(e, d + 1);
+  };
+  walk(x, 0);
+  let top: Tape | undefined;
+  for (const v of flat) if (typeof v !== 'number' && (top === undefined || v.tape.level > top.level)) top = v.tape;
+  if (top === undefined) return toTensor(flat as number[], 'tensor', like).reshape(shape);
+  const ids = flat.map((v) => (typeof v !== 'number' && v.tape === top ? v.id : -1));
+  const below = toTensor(flat.map((v) => (typeof v !== 'number' && v.tape === top ? v.value : v)) as number[], 'tensor', like).reshape(shape);
+  const id = top.general(ids, (dy) => {
+    const g = dy as Tensor;
+    if (g instanceof TrackedTensor) return g.reshape([-1]).toArray() as number[];
+    const d = g.data;
+    return ids.map((i, k) => (i >= 0 ? d[k] : null));
+  });
+  return new TrackedTensor(below, top, id);
+}
+
+/** The cotangent of a tensor from the cotangents of some of its elements (see `elements`). */
+function packCotangent(t: Tensor, indices: readonly number[], cts: unknown[]): Tensor {
+  if (cts.every((c) => c === undefined || typeof c === 'number')) {
+    const out = allocate(t.dtype, t.size);
+    indices.forEach((i, k) => { if (cts[k] !== undefined) out[i] += cts[k] as number; });
+    return fromData(out, t.shape);
+  }
+  const flat: Num[] = new Array(t.size).fill(0);
+  indices.forEach((i, k) => { if (cts[k] !== undefined) flat[i] = add(flat[i] as number, cts[k] as number); });
+  return reshape(packTraced(flat, t.dtype), t.shape);
+}
+
+/** The traced tensor for an array registered as an implicit param (see `params`). */
+const arrayParamSlots = new WeakMap<object, { tape: Tape; gen: number; leaf?: TrackedTensor; value: () => Tensor }[]>();
+
+/** @internal Register an array or typed array as an implicit param of `tape` until it closes. */
+export function registerArrayParam(x: object, tape: Tape, value: () => Tensor): () => TrackedTensor | undefined {
+  const regs = arrayParamSlots.get(x) ?? [];
+  const reg: { tape: Tape; gen: number; leaf?: TrackedTensor; value: () => Tensor } = { tape, gen: tape.gen, value };
+  regs.push(reg);
+  arrayParamSlots.set(x, regs);
+  adHooks.arrayParams++;
+  tape.onClose.push(() => {
+    regs.splice(regs.indexOf(reg), 1);
+    if (regs.length === 0) arrayParamSlots.delete(x);
+    adHooks.arrayParams--;
+  });
+  return () => reg.leaf;
+}
+
+function arrayParam(x: object): Tensor | undefined {
+  const regs = arrayParamSlots.get(x);
+  if (regs === undefined) return undefined;
+  let base: Tensor | undefined;
+  for (const reg of regs) {
+    if (!reg.tape.open || reg.tape.gen !== reg.gen) continue;
+    reg.leaf ??= new TrackedTensor(base ?? reg.value(), reg.tape, reg.tape.leaf());
+    base = reg.leaf;
+  }
+  return base;
+}
+
+/** Cotangent arithmetic for the sweep: the library's own (differentiable) operations. */
+const cotangentAdd = (a: unknown, b: unknown): unknown => add(a as number, b as number);
+setCotangentMath({ add: cotangentAdd, mul: (a, b) => mul(a as number, b as number) });
+setElementMath(cotangentAdd, packCotangent);
+
+adHooks.bind = tracedBind;
+adHooks.unary = traceUnary;
+adHooks.binary = traceBinary;
+adHooks.toTensor = (x, like) => {
+  if (x instanceof TrackedNumber) return numberToTensor(x, like);
+  if (Array.isArray(x) && holdsTraced(x)) return packTraced(x, like);
+  return undefined;
+};
+adHooks.arrayParam = (x) => arrayParam(x);
