@@ -1,0 +1,71 @@
+/**
+ * Every file in `examples/` runs in a child process (`node --import tsx examples/NAME.ts` from
+ * the repository root, unless its check says otherwise) and must exit with status 0. An example
+ * may have a companion `spec/examples/NAME.check.ts` that checks what it printed: see
+ * `spec/examples/support.ts` for what such a module exports.
+ *
+ * README code blocks introduced by `<!-- example: examples/NAME.ts -->` must appear verbatim in
+ * that example, so the README's code runs here too.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { ExampleCheck, ExampleOutput } from './examples/support.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const examplesDir = path.join(root, 'examples');
+const checksDir = path.join(root, 'spec', 'examples');
+
+const examples = readdirSync(examplesDir)
+  .filter((f) => /\.(ts|mts|js|mjs)$/.test(f) && !f.endsWith('.d.ts'))
+  .sort();
+
+/** Run `node ...nodeArgs file`; resolve with the exit status and output. */
+function run(file: string, c: ExampleCheck): Promise<ExampleOutput & { status: number | null; signal: string | null }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...(c.nodeArgs ?? ['--import', 'tsx']), file], {
+      cwd: root,
+      env: { ...process.env, ...c.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: c.timeoutMs ?? 120_000,
+    });
+    let stdout = '', stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (status, signal) => resolve({ stdout, stderr, status, signal }));
+  });
+}
+
+test('examples/ holds at least the main demo run by npm start', () => {
+  assert.ok(examples.includes('tensors.ts'), `examples found: ${examples.join(', ')}`);
+});
+
+for (const file of examples) {
+  const name = file.replace(/\.[^.]+$/, '');
+  test(`examples/${file} runs${existsSync(path.join(checksDir, `${name}.check.ts`)) ? ' and prints the right values' : ''}`, async () => {
+    const checkFile = path.join(checksDir, `${name}.check.ts`);
+    const c: ExampleCheck = existsSync(checkFile) ? ((await import(pathToFileURL(checkFile).href)) as ExampleCheck) : {};
+    const out = await run(path.join('examples', file), c);
+    const tail = (s: string) => s.split('\n').slice(-30).join('\n');
+    if (out.status !== 0) {
+      assert.unreachable(`examples/${file} exited with ${out.signal ?? `status ${out.status}`}\n--- stderr:\n${tail(out.stderr)}\n--- stdout:\n${tail(out.stdout)}`);
+    }
+    await c.check?.(out);
+  });
+}
+
+test('README code marked <!-- example: ... --> appears verbatim in that example', () => {
+  const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
+  const marked = [...readme.matchAll(/<!--\s*example:\s*(\S+)\s*-->\s*```\w*\n([\s\S]*?)```/g)];
+  assert.ok(marked.length > 0, 'README marks at least one code block as taken from an example');
+  for (const [, file, code] of marked) {
+    const source = readFileSync(path.join(root, file!), 'utf8');
+    assert.ok(source.includes(code!), `README's block marked ${file} is not verbatim in ${file}:\n${code}`);
+  }
+});
+
+test.run();
