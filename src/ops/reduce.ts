@@ -56,6 +56,9 @@ export function mean(x: TensorLike, axes?: Axes, opts?: ReduceOptions): Tensor {
 export function logsumexp(x: TensorLike, axes?: Axes, opts?: ReduceOptions): Tensor {
   const t = toTensor(x, 'logsumexp');
   const ax = normalizeAxes('logsumexp', axes, t.ndim);
+  if (ax.some((a) => t.shape[a] === 0)) {
+    throw new RangeError(`logsumexp: cannot reduce over an empty dimension of shape ${shapeStr(t.shape)}`);
+  }
   const m = max(t, ax, { keepDims: true });
   // an infinite max would give inf − inf = NaN in the shift: shift by 0 there instead
   const shift = where(sub(m, m), 0, m);

@@ -23,7 +23,10 @@ export function reduce(op: ReduceOp, x: Tensor, { axes, keepDims }: ReduceParams
   const outShape = reducedShape(shape, axes, keepDims);
   let size = 1;
   for (const d of outShape) size *= d;
-  const o = allocate(x.dtype, size);
+  // float32 results still accumulate in float64 (as full reductions do in a local double),
+  // so reducing along an outer axis is as accurate as along the innermost one
+  const out = allocate(x.dtype, size);
+  const o = x.dtype === 'float32' ? new Float64Array(size) : out;
   o.fill(IDENTITY[op]);
   // output strides in the input's index space: 0 along reduced axes
   const full = shape.map((d, i) => (axes.includes(i) ? 1 : d));
@@ -56,7 +59,8 @@ export function reduce(op: ReduceOp, x: Tensor, { axes, keepDims }: ReduceParams
       }
     }
   });
-  return new Tensor(ndarray(o, outShape));
+  if (o !== out) out.set(o);
+  return new Tensor(ndarray(out, outShape));
 }
 
 /** Index of the first maximum (minimum) along an axis; a NaN counts as the extreme. Indices come back as float64. */
