@@ -101,7 +101,9 @@ export function gradientOf(orig: unknown, traced: unknown, adj: Adjoints, tape: 
   const walk = (o: unknown, t: unknown): unknown => {
     if (t instanceof TrackedNumber && t.tape === tape) return adj[t.id] ?? 0;
     if (t instanceof TrackedTensor && t.tape === tape) {
-      const g = (adj[t.id] as Tensor | undefined) ?? zeros(t.shape, { dtype: t.dtype });
+      const a = adj[t.id];
+      // numeric sweeps leave 0 for unreached nodes: an unused tensor still gets a zero tensor
+      const g = a instanceof Tensor ? a : zeros(t.shape, { dtype: t.dtype });
       if (isFloatArray(o)) {
         if (g instanceof TrackedTensor) return g; // traced by an enclosing gradient: keep it a tensor
         const C = o.constructor as Float32ArrayConstructor | Float64ArrayConstructor;

@@ -150,13 +150,22 @@ export function registerArrayParam(x: object, tape: Tape, value: () => Tensor): 
   return () => reg.leaf;
 }
 
+/** True while an array param's current value is being converted (the lookup must not recurse). */
+let converting = false;
+
 function arrayParam(x: object): Tensor | undefined {
   const regs = arrayParamSlots.get(x);
-  if (regs === undefined) return undefined;
+  if (regs === undefined || converting) return undefined;
   let base: Tensor | undefined;
   for (const reg of regs) {
     if (!reg.tape.open || reg.tape.gen !== reg.gen) continue;
-    reg.leaf ??= new TrackedTensor(base ?? reg.value(), reg.tape, reg.tape.leaf());
+    if (reg.leaf === undefined) {
+      if (base === undefined) {
+        converting = true;
+        try { base = reg.value(); } finally { converting = false; }
+      }
+      reg.leaf = new TrackedTensor(base, reg.tape, reg.tape.leaf());
+    }
     base = reg.leaf;
   }
   return base;

@@ -28,6 +28,7 @@ export class TrackedTensor extends Tensor {
     return this.tape.open && this.tape.gen === this.gen;
   }
 
+  /** @internal The primal's CPU `ndarray` view, internal as on Tensor. */
   override get nd(): NdArray<FloatArray> {
     return this.primal.nd;
   }

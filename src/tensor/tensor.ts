@@ -8,7 +8,9 @@ import * as red from '../ops/reduce.js';
 import * as la from '../ops/linalg.js';
 import * as mv from '../ops/movement.js';
 import * as nn from '../ops/nn.js';
-import type { TensorLike } from './convert.js';
+import { type TensorLike, toTensor } from './convert.js';
+import { checkMutable } from '../ad/tape.js';
+import { broadcastStrides, forEachRow } from '../backend/cpu/strided.js';
 
 /** Storage of a tensor that lives on a device (a GPU buffer or texture); read back on demand. */
 export interface DeviceStorage {
@@ -137,6 +139,27 @@ export class Tensor {
       off += k * nd.stride[i];
     }
     return nd.data[off];
+  }
+
+  /**
+   * Overwrite this tensor's values in place with `value` (broadcast to this shape, converted
+   * to this dtype); views write through to the tensor they view. This is the update step of
+   * a training loop (`W.assign(sub(W, mul(lr, g)))`); it is refused on a tensor that a
+   * gradient in flight is differentiating.
+   */
+  assign(value: TensorLike): this {
+    if (this._ad !== undefined && (this._ad as object) === this) {
+      throw new Error('assign: cannot modify a traced tensor in place while it is being differentiated; compute a new tensor instead');
+    }
+    checkMutable(this, 'assign');
+    const v = mv.broadcastTo(toTensor(value, 'assign', this.dtype), this.shape);
+    if (v._ad !== undefined) throw new Error('assign: cannot store a value being differentiated into a tensor in place; assign after gradient returns');
+    const dst = this.nd, src = v.nd;
+    const dd = dst.data, sd = src.data;
+    forEachRow(this.shape, [dst.stride, broadcastStrides(src, this.shape)], [dst.offset, src.offset], (n, [di, si], [ds, ss]) => {
+      for (let i = 0; i < n; i++, di += ds, si += ss) dd[di] = sd[si];
+    });
+    return this;
   }
 
   /** Julia-style display: `2×3 Tensor<float64>:` followed by aligned rows. */
