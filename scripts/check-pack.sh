@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# Packaging check: build, `npm pack`, install the tarball into a scratch ESM project in a
+# temporary directory, then use it there as a consumer would:
+#   - plain `node` (no tsx) imports 'fluxion', makes tensors and multiplies them, and runs
+#     the JavaScript, WebAssembly and worker-thread gemm variants from the installed dist/
+#     (the wasm module and the worker's source are generated at load time);
+#   - `tsc --noEmit` type-checks a small TypeScript file against the shipped .d.ts files
+#     (strict, skipLibCheck off, no @types/node).
+# Usage: scripts/check-pack.sh   (from anywhere; needs the project's node_modules)
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+work=$(mktemp -d "${TMPDIR:-/tmp}/fluxion-pack.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+cd "$root"
+
+say() { printf 'check-pack: %s\n' "$*"; }
+
+npm run --silent build
+tarball=$(npm pack --silent --pack-destination "$work" | tail -n 1)
+say "packed $tarball ($(du -k "$work/$tarball" | cut -f1) KiB)"
+
+# What the tarball must and must not contain.
+tar -tzf "$work/$tarball" | sed 's|^package/||' | sort > "$work/contents"
+for f in package.json README.md CHANGELOG.md dist/index.js dist/index.d.ts dist/index.js.map dist/index.d.ts.map src/index.ts; do
+  grep -qx "$f" "$work/contents" || { say "missing from the tarball: $f"; exit 1; }
+done
+if grep -E '^(spec|bench|examples|scripts|\.ci|node_modules)/' "$work/contents"; then
+  say "the tarball holds files it should not (above)"; exit 1
+fi
+
+# A scratch consumer project. It takes this project's .npmrc, so gl (gpu.js's optional
+# native dependency) is installed the same way as here: never built (see .npmrc).
+app="$work/app"
+mkdir "$app"
+cp "$root/.npmrc" "$app/.npmrc"
+cat > "$app/package.json" <<'EOF'
+{ "name": "fluxion-pack-check", "version": "0.0.0", "private": true, "type": "module" }
+EOF
+(cd "$app" && npm install --no-audit --no-fund --loglevel=error "$work/$tarball" >/dev/null)
+say "installed into a scratch project"
+
+cat > "$app/smoke.mjs" <<'EOF'
+import assert from 'node:assert/strict';
+import os from 'node:os';
+import { tensor, matmul, rand, seed, sum, conv2d, ShapeError } from 'fluxion';
+
+// The public API, from dist/ with plain node.
+const W = tensor([[1, 2, 3], [4, 5, 6]]);
+assert.deepEqual(matmul(W, [1, 0, -1]).toArray(), [-2, -2]);
+assert.equal(sum(W).item(), 21);
+assert.equal(String(W), '2×3 Tensor<float64>:\n 1.0  2.0  3.0\n 4.0  5.0  6.0');
+assert.throws(() => matmul(tensor([[1, 2, 3]]), tensor([[1, 2]])), ShapeError);
+assert.deepEqual(conv2d(tensor([[[[1, 2], [3, 4]]]]), tensor([[[[2]]]])).toArray(), [[[[2, 4], [6, 8]]]]);
+
+// The gemm variants. This reaches into the installed dist/ by file URL, which is the same
+// module instance 'fluxion' loaded: if gemm.js moves, update this check.
+const gemmUrl = new URL('./node_modules/fluxion/dist/backend/cpu/gemm.js', import.meta.url);
+const { gemmVariants, setGemmVariant, gemmThreadPool } = await import(gemmUrl.href);
+const variants = gemmVariants();
+const cores = os.availableParallelism?.() ?? os.cpus().length;
+assert.ok(variants.includes('wasm'), `the WebAssembly gemm is available (variants: ${variants})`);
+if (cores > 1) assert.ok(variants.includes('threaded'), `the threaded gemm is available on ${cores} cores (variants: ${variants})`);
+const pool = gemmThreadPool();
+if (pool) assert.ok(pool.waitReady(20000) > 0, 'worker threads started from the installed package');
+
+function reference(a, b, m, k, n) {
+  const c = new Float64Array(m * n);
+  for (let i = 0; i < m; i++) for (let p = 0; p < k; p++) for (let j = 0; j < n; j++) c[i * n + j] += a[i * k + p] * b[p * n + j];
+  return c;
+}
+seed(1);
+const [m, k, n] = [150, 130, 170]; // above the threaded threshold (96³ multiply-adds)
+for (const dtype of ['float32', 'float64']) {
+  const a = rand([m, k], { dtype }), b = rand([k, n], { dtype });
+  const want = reference(a.data, b.data, m, k, n);
+  for (const v of variants) {
+    setGemmVariant(v);
+    const got = matmul(a, b);
+    assert.equal(got.dtype, dtype);
+    const tol = dtype === 'float32' ? 1e-4 : 1e-12;
+    got.data.forEach((x, i) => {
+      if (!(Math.abs(x - want[i]) <= tol * (1 + Math.abs(want[i])))) assert.fail(`${v} ${dtype} matmul[${i}] = ${x}, expected ${want[i]}`);
+    });
+  }
+}
+setGemmVariant('auto');
+const jobs = pool ? pool.jobCounts().reduce((s, x) => s + x, 0) : 0;
+if (pool) assert.ok(jobs > 0, 'the worker threads ran gemm jobs');
+console.log(`smoke: ok (gemm variants ${variants.join(', ')}; worker jobs ${jobs})`);
+EOF
+(cd "$app" && timeout 300 node smoke.mjs)
+
+cat > "$app/consumer.ts" <<'EOF'
+import { tensor, matmul, softmax, zeros, type Tensor, type DType, ShapeError } from 'fluxion';
+
+const W: Tensor = tensor([[1, 2, 3], [4, 5, 6]], { dtype: 'float32' });
+const y: Tensor = matmul(W, [1, 0, -1]);
+const dt: DType = y.dtype;
+const n: number = y.get(0) + softmax(zeros([3])).sum().item();
+const err: Error = new ShapeError('x');
+// @ts-expect-error: dtype must be 'float32' or 'float64'
+tensor([1], { dtype: 'int32' });
+export { n, dt, err };
+EOF
+cat > "$app/tsconfig.json" <<'EOF'
+{
+  "compilerOptions": {
+    "target": "ES2022", "module": "NodeNext", "moduleResolution": "NodeNext", "lib": ["ES2022"],
+    "strict": true, "noEmit": true, "skipLibCheck": false, "types": []
+  },
+  "files": ["consumer.ts"]
+}
+EOF
+"$root/node_modules/.bin/tsc" -p "$app/tsconfig.json"
+say "types: tsc --noEmit passed on a consumer file (strict, skipLibCheck off)"
+say "ok"
