@@ -11,6 +11,9 @@ import { tensor } from '../../src/tensor/convert.js';
 import { broadcastTo, permute, reshape, slice } from '../../src/ops/movement.js';
 import { broadcastIndex, ravel, sizeOf, unravel } from './reference.js';
 
+// uvu prints an error's message, not its cause: put the failed assertion into fast-check's report
+fc.configureGlobal({ ...fc.readConfigureGlobal(), includeErrorInReport: true });
+
 // ---------------------------------------------------------------- shapes
 
 export interface ShapeOptions {

@@ -9,6 +9,9 @@ import { Tensor } from '../../src/tensor/tensor.js';
 /** Machine epsilon of each dtype (unit roundoff is half of it). */
 export const EPS = { float32: 2 ** -23, float64: 2 ** -52 } as const;
 
+/** Smallest subnormal of each dtype: the absolute error one underflowing operation may add. */
+export const TINY = { float32: 2 ** -149, float64: 2 ** -1074 } as const;
+
 /** Number of elements of a shape. */
 export function sizeOf(shape: readonly number[]): number {
   let n = 1;

@@ -10,15 +10,29 @@ type DT = 'float32' | 'float64';
 
 // ---------------------------------------------------------------- references
 
-/** erf by composite Simpson integration of 2/√π·e^{−t²} (independent of the library's series/continued fraction). */
+/**
+ * erf by composite Simpson integration of 2/√π·e^{−t²} with compensated (Kahan) summation,
+ * independent of the library's series/continued fraction. Truncation error ≈ h⁴/180·|f‴(x)|
+ * is far below an ulp here; near 0 the Maclaurin series is used (exact to double precision).
+ */
 function erfSimpson(x: number): number {
   if (x !== x) return NaN;
+  const k = 2 / Math.sqrt(Math.PI);
+  if (Math.abs(x) < 1e-3) return k * x * (1 - (x * x) / 3 + (x * x * x * x) / 10);
   const a = Math.min(Math.abs(x), 7);
   const n = 4000;
   const h = a / n;
-  let s = 1 + Math.exp(-a * a);
-  for (let i = 1; i < n; i++) s += (i % 2 ? 4 : 2) * Math.exp(-((i * h) ** 2));
-  const r = ((s * h) / 3) * (2 / Math.sqrt(Math.PI));
+  let s = 0, comp = 0;
+  const add = (v: number) => {
+    const y = v - comp;
+    const t = s + y;
+    comp = t - s - y;
+    s = t;
+  };
+  add(1);
+  add(Math.exp(-a * a));
+  for (let i = 1; i < n; i++) add((i % 2 ? 4 : 2) * Math.exp(-((i * h) ** 2)));
+  const r = ((s * h) / 3) * k;
   return x < 0 ? -r : r;
 }
 

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import { sum, mean, prod, max, min, argmax, argmin, logsumexp, tensor, zeros, type Tensor } from '../../src/index.js';
 import { arbShape, arbTensorCase, type TensorCase, type ValueOptions } from '../_helpers/arbitraries.js';
-import { EPS, assertTensor, assertThrows, sizeOf, unravel } from '../_helpers/reference.js';
+import { EPS, TINY, assertTensor, assertThrows, sizeOf, unravel } from '../_helpers/reference.js';
 
 type DT = 'float32' | 'float64';
 
@@ -49,7 +49,7 @@ function tolerance(op: keyof typeof REF, g: number[], dtype: DT): number {
   if (op === 'max' || op === 'min') return 0;
   // plus rounding the result to the dtype, and underflow below its smallest subnormal
   const r = REF[op](g);
-  return bound(op, g, dtype) + EPS[dtype] * (Number.isFinite(r) ? Math.abs(r) : 0) + (dtype === 'float32' ? 2 ** -149 : 2 ** -1074);
+  return bound(op, g, dtype) + EPS[dtype] * (Number.isFinite(r) ? Math.abs(r) : 0) + TINY[dtype];
 }
 
 function bound(op: keyof typeof REF, g: number[], dtype: DT): number {
