@@ -28,6 +28,13 @@ export function matmul(a: TensorLike, b: TensorLike): Tensor {
   const k1 = xs[xs.length - 1];
   const k2 = ys.length === 1 ? ys[0] : ys[ys.length - 2];
   if (k1 !== k2) throw new ShapeError(`matmul: inner dimensions differ: ${shapeStr(xs)} × ${shapeStr(ys)}`);
+  const bx = xs.slice(0, -2), by = ys.slice(0, -2);
+  for (let i = 1; i <= Math.min(bx.length, by.length); i++) {
+    const p = bx[bx.length - i], q = by[by.length - i];
+    if (p !== q && p !== 1 && q !== 1) {
+      throw new ShapeError(`matmul: batch dimensions do not broadcast: ${shapeStr(xs)} × ${shapeStr(ys)}`);
+    }
+  }
   const vecLeft = x.ndim === 1, vecRight = y.ndim === 1;
   if (vecLeft) x = unsqueeze(x, 0);
   if (vecRight) y = unsqueeze(y, 1);
