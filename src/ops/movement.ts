@@ -2,7 +2,7 @@
 import { bind } from '../backend/index.js';
 import { contiguousData as compactCopy } from '../backend/cpu/movement.js';
 import { type FloatArray, promote } from '../tensor/dtype.js';
-import { type TensorLike, toTensor } from '../tensor/convert.js';
+import { type TensorLike, strongDType, toTensor } from '../tensor/convert.js';
 import { ShapeError, broadcastShapes, normalizeAxes, normalizeAxis, sameShape, shapeStr, sizeOf } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 
@@ -146,7 +146,9 @@ export function index(x: TensorLike, ...idx: number[]): Tensor {
 /** Join tensors along an existing dimension: `concat([a, b], 0)`. */
 export function concat(xs: readonly TensorLike[], axis = 0): Tensor {
   if (xs.length === 0) throw new RangeError('concat: needs at least one tensor');
-  const ts = xs.map((x) => toTensor(x, 'concat'));
+  // JS arrays are weakly typed: they take the tensors' dtype
+  const like = strongDType(...xs);
+  const ts = xs.map((x) => toTensor(x, 'concat', like));
   const first = ts[0];
   if (first.ndim === 0) throw new ShapeError('concat: cannot concatenate 0-d tensors; use stack');
   const a = normalizeAxis('concat', axis, first.ndim);
@@ -163,7 +165,8 @@ export function concat(xs: readonly TensorLike[], axis = 0): Tensor {
 /** Join tensors of one shape along a new dimension: `stack([a, b], 0)`. */
 export function stack(xs: readonly TensorLike[], axis = 0): Tensor {
   if (xs.length === 0) throw new RangeError('stack: needs at least one tensor');
-  const ts = xs.map((x) => toTensor(x, 'stack'));
+  const like = strongDType(...xs);
+  const ts = xs.map((x) => toTensor(x, 'stack', like));
   for (const t of ts) {
     if (!sameShape(t.shape, ts[0].shape)) throw new ShapeError(`stack: shapes differ: ${ts.map((u) => shapeStr(u.shape)).join(', ')}`);
   }
