@@ -43,6 +43,7 @@ function constantFields(x: object): ReadonlySet<string> {
  * could be mutated (tensors, arrays, typed arrays, objects) are added to `tape.guarded`.
  */
 export function trackArgument(x: unknown, tape: Tape, op: string, path = 'argument'): unknown {
+  if (typeof x === 'number') return trackNumber(x, tape, tape.leaf()); // the common scalar case, without the walk
   const active = new Set<object>();
   const memo = new Map<object, unknown>();
   const walk = (v: unknown, at: string): unknown => {
@@ -98,6 +99,7 @@ export type Adjoints = ArrayLike<unknown>;
  * cotangents of the tape's nodes. Leaves no cotangent reached get zeros.
  */
 export function gradientOf(orig: unknown, traced: unknown, adj: Adjoints, tape: Tape): unknown {
+  if (typeof orig === 'number' && traced instanceof TrackedNumber) return adj[traced.id] ?? 0;
   const walk = (o: unknown, t: unknown): unknown => {
     if (t instanceof TrackedNumber && t.tape === tape) return adj[t.id] ?? 0;
     if (t instanceof TrackedTensor && t.tape === tape) {
@@ -138,6 +140,7 @@ export function untrack(y: unknown, tape: Tape): unknown {
  * seeds for the sweep. Leaves not traced on this tape take no seed.
  */
 export function seedsOf(y: unknown, dy: unknown, tape: Tape, op: string): [number, unknown][] {
+  if (y instanceof TrackedNumber && (typeof dy === 'number' || dy instanceof TrackedNumber)) return y.tape === tape ? [[y.id, dy]] : [];
   const seeds: [number, unknown][] = [];
   const walk = (v: unknown, d: unknown, at: string): void => {
     if (d === null || d === undefined) return;

@@ -75,6 +75,9 @@ export class Tape {
   da = new Float64Array(64);
   db = new Float64Array(64);
   objects: (GeneralNode | ObjectPartials | undefined)[] = [];
+  /** Scratch for numeric sweeps, reused across calls (a sweep's result is read before the next). */
+  private adjBuf = new Float64Array(64);
+  private hitBuf = new Uint8Array(64);
   /** True while every node is a leaf or a plain-number scalar node: enables the numeric sweep. */
   numeric = true;
   /** Objects being differentiated (arguments and params), guarded against in-place mutation. */
@@ -95,20 +98,26 @@ export class Tape {
   /** Stop recording (values traced here become constants to everything that runs later). */
   end(): void {
     this.open = false;
-    const i = stack.lastIndexOf(this);
-    if (i >= 0) stack.splice(i, 1);
-    for (const f of this.onClose) f();
-    this.onClose.length = 0;
-    this.guarded.clear();
+    if (stack[stack.length - 1] === this) stack.pop();
+    else {
+      const i = stack.lastIndexOf(this);
+      if (i >= 0) stack.splice(i, 1);
+    }
+    if (this.onClose.length > 0) {
+      for (const f of this.onClose) f();
+      this.onClose.length = 0;
+    }
+    if (this.guarded.size > 0) this.guarded.clear();
   }
 
   /** Return a closed tape to the pool; its nodes are dropped. Only when nothing can call its sweep again. */
   release(): void {
-    this.objects.length = 0;
+    if (this.objects.length > 0) this.objects.length = 0;
     this.n = 0;
     this.numeric = true;
     this.gen++;
-    if (pool.length < 16) pool.push(this);
+    // keep small tapes for reuse; a huge one would pin its arrays for the life of the process
+    if (pool.length < 16 && this.kind.length <= 1 << 16) pool.push(this);
   }
 
   private grow(): void {
@@ -163,16 +172,21 @@ export class Tape {
 
   /**
    * The reverse sweep: seeds cotangents at output nodes and returns the cotangent of every
-   * node (undefined where none flowed). Cotangent arithmetic runs through the library's
+   * node (undefined where none flowed; a numeric sweep returns a scratch array that is
+   * valid until the tape's next sweep). Cotangent arithmetic runs through the library's
    * differentiable operations, so an enclosing gradient records this sweep.
    */
   sweep(seeds: readonly [id: number, dy: Value][]): Value[] | Float64Array {
     const n = this.n;
     const { kind, pa, pb, da, db } = this;
     if (this.numeric && seeds.every(([, d]) => typeof d === 'number')) {
-      const adj = new Float64Array(n);
+      if (this.adjBuf.length < n) {
+        this.adjBuf = new Float64Array(this.kind.length);
+        this.hitBuf = new Uint8Array(this.kind.length);
+      }
+      const adj = this.adjBuf.fill(0, 0, n);
       // `hit` tells an unreached node (skipped) from one whose cotangent is 0 (0 · ∞ must give NaN)
-      const hit = new Uint8Array(n);
+      const hit = this.hitBuf.fill(0, 0, n);
       for (const [id, d] of seeds) {
         adj[id] += d as number;
         hit[id] = 1;

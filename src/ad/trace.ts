@@ -44,26 +44,49 @@ export function traceUnary(op: UnaryOp, fn: (x: Num) => Num, x: TrackedNumber): 
   return trackNumber(y, lx.tape, lx.tape.scalar(lx.id, -1, d, 0));
 }
 
-const COMPARE = new Set<string>(['gt', 'ge', 'lt', 'le', 'eq', 'ne']);
+type Partials = readonly [(a: number, b: number, y: number) => unknown, (a: number, b: number, y: number) => unknown];
+/** Partials by op, undefined for comparisons (they carry no derivative). */
+const PARTIALS = binaryPartials as unknown as Record<string, Partials | undefined>;
 
-/** A binary operation where at least one operand is a traced number. */
+/** A binary operation where at least one operand is a traced number. Hot in scalar code: keep it lean. */
 export function traceBinary(op: BinaryOp | CompareOp, fn: (a: Num, b: Num) => Num, a: Num, b: Num): Num {
-  const la = typeof a === 'number' ? a : liveNumber(a);
-  const lb = typeof b === 'number' ? b : liveNumber(b);
-  const ta = typeof la === 'number' ? undefined : la.tape;
-  const tb = typeof lb === 'number' ? undefined : lb.tape;
-  if (ta === undefined && tb === undefined) return fn(la, lb);
+  let ta: Tape | undefined, tb: Tape | undefined;
+  if (typeof a !== 'number') {
+    if (!(a.tape.open && a.tape.gen === a.gen)) a = liveNumber(a);
+    if (typeof a !== 'number') ta = a.tape;
+  }
+  if (typeof b !== 'number') {
+    if (!(b.tape.open && b.tape.gen === b.gen)) b = liveNumber(b);
+    if (typeof b !== 'number') tb = b.tape;
+  }
+  if (ta === undefined && tb === undefined) return fn(a, b);
   const top = (tb === undefined || (ta !== undefined && ta.level >= tb.level) ? ta : tb)!;
   const onA = ta === top, onB = tb === top;
-  const av = onA ? (la as TrackedNumber).value : la;
-  const bv = onB ? (lb as TrackedNumber).value : lb;
+  const av = onA ? (a as TrackedNumber).value : a;
+  const bv = onB ? (b as TrackedNumber).value : b;
   const y = fn(av, bv);
-  if (COMPARE.has(op)) return y;
-  const [pa, pb] = binaryPartials[op as BinaryOp];
+  const ia = onA ? (a as TrackedNumber).id : -1, ib = onB ? (b as TrackedNumber).id : -1;
+  if (typeof av === 'number' && typeof bv === 'number') {
+    // the four arithmetic ops on plain numbers, inline: one call site per rule would be megamorphic
+    let da: number, db: number;
+    switch (op) {
+      case 'add': da = 1; db = 1; break;
+      case 'sub': da = 1; db = -1; break;
+      case 'mul': da = bv; db = av; break;
+      case 'div': da = 1 / bv; db = -(y as number) / bv; break;
+      default: return generic(op, top, ia, ib, av, bv, y);
+    }
+    return new TrackedNumber(y, top, top.scalar(ia, ib, da, db), top.gen);
+  }
+  return generic(op, top, ia, ib, av, bv, y);
+}
+
+function generic(op: BinaryOp | CompareOp, top: Tape, ia: number, ib: number, av: Num, bv: Num, y: Num): Num {
+  const parts = PARTIALS[op];
+  if (parts === undefined) return y;
   const A = av as number, B = bv as number, Y = y as number;
-  const id = top.scalar(onA ? (la as TrackedNumber).id : -1, onB ? (lb as TrackedNumber).id : -1,
-    onA ? pa(A, B, Y) : 0, onB ? pb(A, B, Y) : 0);
-  return trackNumber(y, top, id);
+  const id = top.scalar(ia, ib, ia >= 0 ? parts[0](A, B, Y) : 0, ib >= 0 ? parts[1](A, B, Y) : 0);
+  return new TrackedNumber(y, top, id, top.gen);
 }
 
 /** A traced number as a 0-d traced tensor. */

@@ -27,98 +27,100 @@ export interface BinaryFn {
 type Num = number | TrackedNumber;
 const isNum = (x: unknown): x is Num => typeof x === 'number' || x instanceof TrackedNumber;
 
-function unaryOp(op: UnaryOp): UnaryFn {
-  const scalar = unaryScalar[op];
-  const fn = ((x: TensorLike | TrackedNumber): Tensor | Num => {
-    if (typeof x === 'number') return scalar(x);
-    if (x instanceof TrackedNumber) return adHooks.unary!(op, fn as (x: Num) => Num, x);
-    return bind(op, [toTensor(x, op)], NONE);
-  });
-  return fn as UnaryFn;
+/*
+ * Each operation is its own function literal with the plain-number case inline: V8 keeps
+ * type feedback per function literal, so ops made by one shared factory would all share
+ * one megamorphic call site and scalar code would run several times slower.
+ */
+
+/** The non-number path of a unary operation: traced numbers, then tensors. */
+function unarySlow(op: UnaryOp, fn: (x: Num) => Num, x: TensorLike | TrackedNumber): Tensor | Num {
+  if (x instanceof TrackedNumber) return adHooks.unary!(op, fn, x);
+  return bind(op, [toTensor(x as TensorLike, op)], NONE);
 }
 
-function binaryOp(op: BinaryOp | CompareOp): BinaryFn {
-  const scalar = binaryScalar[op];
-  const fn = (a: TensorLike | TrackedNumber, b: TensorLike | TrackedNumber): Tensor | Num => {
-    if (typeof a === 'number' && typeof b === 'number') return scalar(a, b);
-    if (isNum(a) && isNum(b)) return adHooks.binary!(op, fn as (a: Num, b: Num) => Num, a, b);
-    const dt = strongDType(a as TensorLike, b as TensorLike);
-    return bind(op, [toTensor(a as TensorLike, op, dt), toTensor(b as TensorLike, op, dt)], NONE);
-  };
-  return fn as BinaryFn;
+/** The non-number path of a binary operation: traced numbers, then broadcasting tensors. */
+function binarySlow(op: BinaryOp | CompareOp, fn: (a: Num, b: Num) => Num, a: TensorLike | TrackedNumber, b: TensorLike | TrackedNumber): Tensor | Num {
+  if (isNum(a) && isNum(b)) return adHooks.binary!(op, fn, a, b);
+  const dt = strongDType(a as TensorLike, b as TensorLike);
+  return bind(op, [toTensor(a as TensorLike, op, dt), toTensor(b as TensorLike, op, dt)], NONE);
 }
+
+const S = unaryScalar, B = binaryScalar;
+type AnyUnary = (x: any) => any;
+type AnyBinary = (a: any, b: any) => any;
 
 /** −x */
-export const neg = unaryOp('neg');
+export const neg = ((x) => (typeof x === 'number' ? -x : unarySlow('neg', neg as AnyUnary, x))) as UnaryFn;
 /** eˣ */
-export const exp = unaryOp('exp');
+export const exp = ((x) => (typeof x === 'number' ? Math.exp(x) : unarySlow('exp', exp as AnyUnary, x))) as UnaryFn;
 /** eˣ − 1, accurate near 0 */
-export const expm1 = unaryOp('expm1');
+export const expm1 = ((x) => (typeof x === 'number' ? Math.expm1(x) : unarySlow('expm1', expm1 as AnyUnary, x))) as UnaryFn;
 /** Natural logarithm */
-export const log = unaryOp('log');
+export const log = ((x) => (typeof x === 'number' ? Math.log(x) : unarySlow('log', log as AnyUnary, x))) as UnaryFn;
 /** log(1 + x), accurate near 0 */
-export const log1p = unaryOp('log1p');
+export const log1p = ((x) => (typeof x === 'number' ? Math.log1p(x) : unarySlow('log1p', log1p as AnyUnary, x))) as UnaryFn;
 /** Square root */
-export const sqrt = unaryOp('sqrt');
+export const sqrt = ((x) => (typeof x === 'number' ? Math.sqrt(x) : unarySlow('sqrt', sqrt as AnyUnary, x))) as UnaryFn;
 /** |x|; its derivative at 0 is taken as 0 */
-export const abs = unaryOp('abs');
+export const abs = ((x) => (typeof x === 'number' ? Math.abs(x) : unarySlow('abs', abs as AnyUnary, x))) as UnaryFn;
 /** −1, 0 or 1 (NaN for NaN) */
-export const sign = unaryOp('sign');
+export const sign = ((x) => (typeof x === 'number' ? Math.sign(x) : unarySlow('sign', sign as AnyUnary, x))) as UnaryFn;
 /** Sine */
-export const sin = unaryOp('sin');
+export const sin = ((x) => (typeof x === 'number' ? Math.sin(x) : unarySlow('sin', sin as AnyUnary, x))) as UnaryFn;
 /** Cosine */
-export const cos = unaryOp('cos');
+export const cos = ((x) => (typeof x === 'number' ? Math.cos(x) : unarySlow('cos', cos as AnyUnary, x))) as UnaryFn;
 /** Tangent */
-export const tan = unaryOp('tan');
+export const tan = ((x) => (typeof x === 'number' ? Math.tan(x) : unarySlow('tan', tan as AnyUnary, x))) as UnaryFn;
 /** Arcsine */
-export const asin = unaryOp('asin');
+export const asin = ((x) => (typeof x === 'number' ? Math.asin(x) : unarySlow('asin', asin as AnyUnary, x))) as UnaryFn;
 /** Arccosine */
-export const acos = unaryOp('acos');
+export const acos = ((x) => (typeof x === 'number' ? Math.acos(x) : unarySlow('acos', acos as AnyUnary, x))) as UnaryFn;
 /** Arctangent */
-export const atan = unaryOp('atan');
+export const atan = ((x) => (typeof x === 'number' ? Math.atan(x) : unarySlow('atan', atan as AnyUnary, x))) as UnaryFn;
 /** Hyperbolic sine */
-export const sinh = unaryOp('sinh');
+export const sinh = ((x) => (typeof x === 'number' ? Math.sinh(x) : unarySlow('sinh', sinh as AnyUnary, x))) as UnaryFn;
 /** Hyperbolic cosine */
-export const cosh = unaryOp('cosh');
+export const cosh = ((x) => (typeof x === 'number' ? Math.cosh(x) : unarySlow('cosh', cosh as AnyUnary, x))) as UnaryFn;
 /** Hyperbolic tangent */
-export const tanh = unaryOp('tanh');
+export const tanh = ((x) => (typeof x === 'number' ? Math.tanh(x) : unarySlow('tanh', tanh as AnyUnary, x))) as UnaryFn;
 /** Logistic function 1 / (1 + e⁻ˣ), computed without overflow for any x */
-export const sigmoid = unaryOp('sigmoid');
+export const sigmoid = ((x) => (typeof x === 'number' ? S.sigmoid(x) : unarySlow('sigmoid', sigmoid as AnyUnary, x))) as UnaryFn;
 /** max(x, 0); NaN stays NaN; the derivative at 0 is taken as 0 */
-export const relu = unaryOp('relu');
+export const relu = ((x) => (typeof x === 'number' ? (x < 0 ? 0 : x) : unarySlow('relu', relu as AnyUnary, x))) as UnaryFn;
 /** The error function, accurate to about one ulp in float64 */
-export const erf = unaryOp('erf');
+export const erf = ((x) => (typeof x === 'number' ? S.erf(x) : unarySlow('erf', erf as AnyUnary, x))) as UnaryFn;
 
 /** a + b */
-export const add = binaryOp('add');
+export const add = ((a, b) => (typeof a === 'number' && typeof b === 'number' ? a + b : binarySlow('add', add as AnyBinary, a, b))) as BinaryFn;
 /** a − b */
-export const sub = binaryOp('sub');
+export const sub = ((a, b) => (typeof a === 'number' && typeof b === 'number' ? a - b : binarySlow('sub', sub as AnyBinary, a, b))) as BinaryFn;
 /** a · b */
-export const mul = binaryOp('mul');
+export const mul = ((a, b) => (typeof a === 'number' && typeof b === 'number' ? a * b : binarySlow('mul', mul as AnyBinary, a, b))) as BinaryFn;
 /** a / b */
-export const div = binaryOp('div');
+export const div = ((a, b) => (typeof a === 'number' && typeof b === 'number' ? a / b : binarySlow('div', div as AnyBinary, a, b))) as BinaryFn;
 /** aᵇ */
-export const pow = binaryOp('pow');
+export const pow = ((a, b) => (typeof a === 'number' && typeof b === 'number' ? a ** b : binarySlow('pow', pow as AnyBinary, a, b))) as BinaryFn;
 /** The larger of a and b (NaN if either is NaN) */
-export const maximum = binaryOp('maximum');
+export const maximum = ((a, b) => (typeof a === 'number' && typeof b === 'number' ? Math.max(a, b) : binarySlow('maximum', maximum as AnyBinary, a, b))) as BinaryFn;
 /** The smaller of a and b (NaN if either is NaN) */
-export const minimum = binaryOp('minimum');
+export const minimum = ((a, b) => (typeof a === 'number' && typeof b === 'number' ? Math.min(a, b) : binarySlow('minimum', minimum as AnyBinary, a, b))) as BinaryFn;
 /** atan(a / b) in the right quadrant */
-export const atan2 = binaryOp('atan2');
+export const atan2 = ((a, b) => (typeof a === 'number' && typeof b === 'number' ? Math.atan2(a, b) : binarySlow('atan2', atan2 as AnyBinary, a, b))) as BinaryFn;
 /** Floored modulo: the result has the sign of b, as NumPy's and Julia's `mod` (JavaScript's `%` truncates) */
-export const mod = binaryOp('mod');
+export const mod = ((a, b) => (typeof a === 'number' && typeof b === 'number' ? B.mod(a, b) : binarySlow('mod', mod as AnyBinary, a, b))) as BinaryFn;
 /** 1 where a > b, else 0 */
-export const gt = binaryOp('gt');
+export const gt = ((a, b) => (typeof a === 'number' && typeof b === 'number' ? (a > b ? 1 : 0) : binarySlow('gt', gt as AnyBinary, a, b))) as BinaryFn;
 /** 1 where a ≥ b, else 0 */
-export const ge = binaryOp('ge');
+export const ge = ((a, b) => (typeof a === 'number' && typeof b === 'number' ? (a >= b ? 1 : 0) : binarySlow('ge', ge as AnyBinary, a, b))) as BinaryFn;
 /** 1 where a < b, else 0 */
-export const lt = binaryOp('lt');
+export const lt = ((a, b) => (typeof a === 'number' && typeof b === 'number' ? (a < b ? 1 : 0) : binarySlow('lt', lt as AnyBinary, a, b))) as BinaryFn;
 /** 1 where a ≤ b, else 0 */
-export const le = binaryOp('le');
+export const le = ((a, b) => (typeof a === 'number' && typeof b === 'number' ? (a <= b ? 1 : 0) : binarySlow('le', le as AnyBinary, a, b))) as BinaryFn;
 /** 1 where a = b, else 0 */
-export const eq = binaryOp('eq');
+export const eq = ((a, b) => (typeof a === 'number' && typeof b === 'number' ? (a === b ? 1 : 0) : binarySlow('eq', eq as AnyBinary, a, b))) as BinaryFn;
 /** 1 where a ≠ b, else 0 */
-export const ne = binaryOp('ne');
+export const ne = ((a, b) => (typeof a === 'number' && typeof b === 'number' ? (a !== b ? 1 : 0) : binarySlow('ne', ne as AnyBinary, a, b))) as BinaryFn;
 
 /** Elementwise choice: `a` where `cond` is non-zero, else `b` (all three broadcast). */
 export function where(cond: number, a: number, b: number): number;
