@@ -12,6 +12,8 @@ import { logsumexp, max, sum } from './reduce.js';
 export function softmax(x: TensorLike, axis = -1): Tensor {
   const t = toTensor(x, 'softmax');
   const a = normalizeAxis('softmax', axis, Math.max(t.ndim, 1));
+  // a 0-d tensor is a slice of one element (axis 0 or -1), as in PyTorch
+  if (t.ndim === 0) return softmax(t.reshape([1]), 0).reshape([]);
   const e = exp(sub(t, max(t, a, { keepDims: true })));
   return div(e, sum(e, a, { keepDims: true }));
 }
@@ -20,6 +22,7 @@ export function softmax(x: TensorLike, axis = -1): Tensor {
 export function logSoftmax(x: TensorLike, axis = -1): Tensor {
   const t = toTensor(x, 'logSoftmax');
   const a = normalizeAxis('logSoftmax', axis, Math.max(t.ndim, 1));
+  if (t.ndim === 0) return logSoftmax(t.reshape([1]), 0).reshape([]);
   return sub(t, logsumexp(t, a, { keepDims: true }));
 }
 
@@ -65,8 +68,10 @@ function outSize(n: number, k: number, s: number, p: number, d: number): number 
 export function conv2d(x: TensorLike, w: TensorLike, options: Conv2dOptions = {}): Tensor {
   const op = 'conv2d';
   const dt = strongDType(x, w);
+  // the kernels need one dtype: a float32/float64 mix promotes to float64
   let xt = toTensor(x, op, dt);
-  const wt = toTensor(w, op, dt);
+  let wt = toTensor(w, op, dt);
+  if (xt.dtype !== wt.dtype) [xt, wt] = [xt.astype('float64'), wt.astype('float64')];
   const single = xt.ndim === 3;
   if (single) xt = xt.reshape([1, ...xt.shape]);
   if (xt.ndim !== 4 || wt.ndim !== 4) {
