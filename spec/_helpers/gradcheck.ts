@@ -334,7 +334,7 @@ export function checkSecondOrder(f: Fn, args: readonly Arg[], opts: CheckOptions
 
 /** |actual − expected| ≤ tol for each value, where tol may depend on the expected value. */
 export function assertClose(actual: unknown, expected: number | ArrayLike<number>, tol: (e: number) => number, what: string): void {
-  const a = flat(actual);
+  const a = Array.isArray(actual) ? actual.flatMap((v) => Array.from(flat(v))) : flat(actual);
   const e = typeof expected === 'number' ? [expected] : Array.from(expected);
   assert.is(a.length, e.length, `${what}: number of values`);
   for (let i = 0; i < e.length; i++) {
