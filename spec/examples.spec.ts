@@ -5,7 +5,8 @@
  * `spec/examples/support.ts` for what such a module exports.
  *
  * README code blocks introduced by `<!-- example: examples/NAME.ts -->` must appear verbatim in
- * that example, so the README's code runs here too.
+ * that example, so the README's code runs here too; blocks introduced by
+ * `<!-- output: examples/NAME.ts -->` must appear verbatim in what that example printed.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -18,6 +19,9 @@ import type { ExampleCheck, ExampleOutput } from './examples/support.js';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const examplesDir = path.join(root, 'examples');
 const checksDir = path.join(root, 'spec', 'examples');
+
+/** What each example printed, for the README test at the end. */
+const printedBy = new Map<string, string>();
 
 const examples = readdirSync(examplesDir)
   .filter((f) => /\.(ts|mts|js|mjs)$/.test(f) && !f.endsWith('.d.ts'))
@@ -50,6 +54,7 @@ for (const file of examples) {
     const checkFile = path.join(checksDir, `${name}.check.ts`);
     const c: ExampleCheck = existsSync(checkFile) ? ((await import(pathToFileURL(checkFile).href)) as ExampleCheck) : {};
     const out = await run(path.join('examples', file), c);
+    printedBy.set(`examples/${file}`, out.stdout);
     const tail = (s: string) => s.split('\n').slice(-30).join('\n');
     if (out.status !== 0) {
       assert.unreachable(`examples/${file} exited with ${out.signal ?? `status ${out.status}`}\n--- stderr:\n${tail(out.stderr)}\n--- stdout:\n${tail(out.stdout)}`);
@@ -58,13 +63,19 @@ for (const file of examples) {
   });
 }
 
-test('README code marked <!-- example: ... --> appears verbatim in that example', () => {
+test('README code marked <!-- example: ... --> is in that example, and <!-- output: ... --> in what it printed', () => {
   const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
-  const marked = [...readme.matchAll(/<!--\s*example:\s*(\S+)\s*-->\s*```\w*\n([\s\S]*?)```/g)];
-  assert.ok(marked.length > 0, 'README marks at least one code block as taken from an example');
-  for (const [, file, code] of marked) {
-    const source = readFileSync(path.join(root, file!), 'utf8');
-    assert.ok(source.includes(code!), `README's block marked ${file} is not verbatim in ${file}:\n${code}`);
+  const marked = [...readme.matchAll(/<!--\s*(example|output):\s*(\S+)\s*-->\s*```\w*\n([\s\S]*?)```/g)];
+  assert.ok(marked.some((m) => m[1] === 'example'), 'README marks at least one code block as taken from an example');
+  for (const [, kind, file, block] of marked) {
+    if (kind === 'example') {
+      const source = readFileSync(path.join(root, file!), 'utf8');
+      assert.ok(source.includes(block!), `README's block marked "example: ${file}" is not verbatim in ${file}:\n${block}`);
+    } else {
+      const stdout = printedBy.get(file!);
+      assert.ok(stdout !== undefined, `README marks output of ${file}, which is not an example that ran`);
+      assert.ok(stdout!.includes(block!), `README's block marked "output: ${file}" is not in what ${file} printed:\n${block}`);
+    }
   }
 });
 

@@ -83,7 +83,7 @@ function parseNumber(s: string): number {
 /** Parse the Julia-style display of a tensor (`2×3 Tensor<float64>:` and rows). Elided displays are rejected. */
 export function parseTensor(text: string): PrintedTensor {
   const lines = text.split('\n');
-  const m = /^(?:(\d+(?:×\d+)+)|(\d+)-element|(0)-dimensional) Tensor<(\w+)>:?$/.exec(lines[0]!);
+  const m = HEADER.exec(lines[0]!);
   if (!m) throw new Error(`not a printed tensor: ${JSON.stringify(lines[0])}`);
   const shape = m[1] !== undefined ? m[1].split('×').map(Number) : m[2] !== undefined ? [Number(m[2])] : [];
   const values: number[] = [];
@@ -96,6 +96,18 @@ export function parseTensor(text: string): PrintedTensor {
   const size = shape.reduce((a, b) => a * b, 1);
   if (values.length !== size) throw new Error(`parseTensor: ${values.length} values printed for shape [${shape}]`);
   return { shape, dtype: m[4]!, values };
+}
+
+const HEADER = /^(?:(\d+(?:×\d+)+)|(\d+)-element|(0)-dimensional) Tensor<(\w+)>:?$/;
+
+/** Split text holding several printed tensors (one after another) into one text per tensor. */
+export function splitTensors(text: string): string[] {
+  const out: string[][] = [];
+  for (const line of text.split('\n')) {
+    if (HEADER.test(line)) out.push([line]);
+    else if (out.length > 0) out[out.length - 1]!.push(line);
+  }
+  return out.map((l) => l.join('\n').trim());
 }
 
 /** Check a printed tensor's shape, dtype and values (within `tol`, relative to 1 + |expected|). */

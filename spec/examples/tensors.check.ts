@@ -1,10 +1,10 @@
 /**
  * Checks for `examples/tensors.ts`: every value is recomputed here with plain loops from the
- * example's inputs (the random `X` is read back from its printed form, then everything derived
+ * example's inputs (the random `R` is read back from its printed form, then everything derived
  * from it is recomputed in float64).
  */
 import * as assert from 'uvu/assert';
-import { type ExampleOutput, assertTensor, parseTensor, printed, transcript } from './support.js';
+import { type ExampleOutput, assertTensor, parseTensor, printed, splitTensors, transcript } from './support.js';
 
 /** float32 results are compared with float64 recomputations at this relative tolerance. */
 const F32 = 1e-6;
@@ -14,6 +14,15 @@ function matmul(a: number[][], b: number[][]): number[][] {
 }
 
 export function check({ stdout }: ExampleOutput): void {
+  // the quick start, printed before the first section
+  const quick = splitTensors(stdout.slice(0, stdout.indexOf('\n# ')));
+  assert.is(quick.length, 2, 'the quick start prints two tensors');
+  const Wq = [[1, 2, 3], [4, 5, 6]], bq = [3, 1], xq = [1, 0, -1];
+  assertTensor(quick[0]!, [2], 'float64', Wq.map((r, i) => Math.max(0, r.reduce((s, v, k) => s + v * xq[k]!, 0) + bq[i]!)), 0, 'relu(matmul(W, x).add(b))');
+  const logits = matmul([[1, 0, -1], [0, 1, 0]], Wq[0]!.map((_, k) => Wq.map((r) => r[k]!)));
+  const probs = logits.flatMap((r) => r.map((v) => Math.exp(v) / r.reduce((s, u) => s + Math.exp(u), 0)));
+  assertTensor(quick[1]!, [2, 2], 'float64', probs, 1e-15, 'softmax(matmul(X, W.T))');
+
   const t = transcript(stdout);
   const at = (code: string) => printed(t, code);
   const tensorAt = (code: string, shape: number[], dtype: string, expected: ArrayLike<number>, tol = 0) =>
@@ -30,19 +39,19 @@ export function check({ stdout }: ExampleOutput): void {
   tensorAt('eye(3)', [3, 3], 'float64', [1, 0, 0, 0, 1, 0, 0, 0, 1]);
 
   // the seeded draw: finite float32 values, repeated exactly after reseeding
-  const Xp = parseTensor(at("seed(7); X = randn([2, 4], { dtype: 'float32' })"));
-  assert.equal(Xp.shape, [2, 4]);
-  assert.is(Xp.dtype, 'float32');
-  assert.ok(Xp.values.every(Number.isFinite), 'randn gave finite values');
-  assert.ok(new Set(Xp.values).size === 8, 'randn gave 8 distinct values');
-  const X = [Xp.values.slice(0, 4), Xp.values.slice(4, 8)].map((r) => r.map(Math.fround));
-  tensorAt("seed(7); eq(randn([2, 4], { dtype: 'float32' }), X)", [2, 4], 'float32', new Array(8).fill(1));
+  const Rp = parseTensor(at("seed(7); R = randn([2, 4], { dtype: 'float32' })"));
+  assert.equal(Rp.shape, [2, 4]);
+  assert.is(Rp.dtype, 'float32');
+  assert.ok(Rp.values.every(Number.isFinite), 'randn gave finite values');
+  assert.ok(new Set(Rp.values).size === 8, 'randn gave 8 distinct values');
+  const R = [Rp.values.slice(0, 4), Rp.values.slice(4, 8)].map((r) => r.map(Math.fround));
+  tensorAt("seed(7); eq(randn([2, 4], { dtype: 'float32' }), R)", [2, 4], 'float32', new Array(8).fill(1));
 
   // broadcasting and dtypes
   tensorAt('add(A, [10, 20, 30])', [2, 3], 'float64', A.flatMap((r) => r.map((v, j) => v + [10, 20, 30][j]!)));
   tensorAt('mul(A, [[1], [-1]])', [2, 3], 'float64', A.flatMap((r, i) => r.map((v) => v * [1, -1][i]!)));
-  assert.is(at('mul(X, 2).dtype'), 'float32');
-  assert.is(at('add(X, zeros([4])).dtype'), 'float64');
+  assert.is(at('mul(R, 2).dtype'), 'float32');
+  assert.is(at('add(R, zeros([4])).dtype'), 'float64');
   assert.is(Number(at('mul(3, 4)')), 12);
   tensorAt('A.mul(2).add(1).sum(1)', [2], 'float64', A.map((r) => r.reduce((s, v) => s + 2 * v + 1, 0)));
 
@@ -60,17 +69,17 @@ export function check({ stdout }: ExampleOutput): void {
   tensorAt('sum(A, 0)', [3], 'float64', [0, 1, 2].map((j) => A[0]![j]! + A[1]![j]!));
   tensorAt('mean(A, 1, { keepDims: true })', [2, 1], 'float64', A.map((r) => r.reduce((s, v) => s + v, 0) / r.length));
   tensorAt('max(A, 1)', [2], 'float64', A.map((r) => Math.max(...r)));
-  tensorAt('argmax(X, 1)', [2], 'float64', X.map((r) => r.indexOf(Math.max(...r))));
-  const lse = X.map((r) => Math.log(r.reduce((s, v) => s + Math.exp(v), 0)));
-  tensorAt('logsumexp(X, 1)', [2], 'float32', lse, F32);
+  tensorAt('argmax(R, 1)', [2], 'float64', R.map((r) => r.indexOf(Math.max(...r))));
+  const lse = R.map((r) => Math.log(r.reduce((s, v) => s + Math.exp(v), 0)));
+  tensorAt('logsumexp(R, 1)', [2], 'float32', lse, F32);
 
   // softmax along the last dimension
-  const soft = X.flatMap((r) => {
+  const soft = R.flatMap((r) => {
     const z = r.reduce((s, v) => s + Math.exp(v), 0);
     return r.map((v) => Math.exp(v) / z);
   });
-  tensorAt('softmax(X)', [2, 4], 'float32', soft, F32);
-  tensorAt('sum(softmax(X), 1)', [2], 'float32', [1, 1], F32);
+  tensorAt('softmax(R)', [2, 4], 'float32', soft, F32);
+  tensorAt('sum(softmax(R), 1)', [2], 'float32', [1, 1], F32);
 
   // conv2d (cross-correlation with zero padding 1) and 2×2 max pooling of a 5×5 image
   const n = 5;
