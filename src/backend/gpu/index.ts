@@ -11,6 +11,7 @@ import type { GPU as GPUType, IKernelFunctionThis, IKernelRunShortcut } from 'gp
 import type { Backend } from '../index.js';
 import type { Primitive } from '../../ops/primitive.js';
 import { Tensor } from '../../tensor/tensor.js';
+import { matmul as cpuMatmul } from '../cpu/matmul.js';
 
 type GpuModule = typeof import('gpu.js');
 /** gpu.js modes that use a real device. */
@@ -85,15 +86,17 @@ export function gpuBackend(options: GpuBackendOptions = {}): Backend {
       return a.shape[a.ndim - 2] * a.shape[a.ndim - 1] * b.shape[b.ndim - 1] >= AUTO_MIN_FLOPS;
     },
     kernels: {
-      // 2-d products on the device; batched products fall back to the CPU kernel per batch element
+      // 2-d float32 products on the device. Batched and empty products, and float64 ones (which
+      // the device would silently compute in single precision), run on the CPU kernel.
       matmul: ([a, b]) => {
-        if (a.ndim !== 2 || b.ndim !== 2) throw new Error('gpu matmul: only 2-d operands are handled on the device');
+        if (a.ndim !== 2 || b.ndim !== 2 || a.dtype !== 'float32' || b.dtype !== 'float32' || a.size === 0 || b.size === 0) {
+          return cpuMatmul(a, b);
+        }
         const [m, k] = a.shape, n = b.shape[1];
         const kernel = matmulKernel();
         kernel.setOutput([n, m]);
         const rows = kernel(Float32Array.from(a.data), Float32Array.from(b.data), k, n) as Float32Array[];
-        const dtype = a.dtype === 'float64' || b.dtype === 'float64' ? 'float64' : 'float32';
-        const out = dtype === 'float32' ? new Float32Array(m * n) : new Float64Array(m * n);
+        const out = new Float32Array(m * n);
         for (let i = 0; i < m; i++) out.set(rows[i], i * n);
         return new Tensor(ndarray(out, [m, n]));
       },
