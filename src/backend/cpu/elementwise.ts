@@ -6,6 +6,7 @@ import { Tensor } from '../../tensor/tensor.js';
 import type { BinaryOp, CompareOp, UnaryOp } from '../../ops/primitive.js';
 import { broadcastStrides, forEachRow, rowMajor } from './strided.js';
 import { erf } from './special.js';
+import { tryBinary, tryUnary } from './vector.js';
 
 function unaryRow(op: UnaryOp, n: number, x: FloatArray, xi: number, sx: number, o: FloatArray, oi: number): void {
   const end = oi + n;
@@ -98,7 +99,9 @@ function output(dtype: DType, shape: readonly number[], size: number): [FloatArr
 export function unary(op: UnaryOp, x: Tensor): Tensor {
   const nd = x.nd;
   const [o, out] = output(x.dtype, x.shape.slice(), x.size);
-  if (x.isContiguous) unaryRow(op, x.size, nd.data, nd.offset, 1, o, 0);
+  if (x.isContiguous) {
+    if (!tryUnary(op, nd.data, nd.offset, o, 0, x.size)) unaryRow(op, x.size, nd.data, nd.offset, 1, o, 0);
+  }
   else forEachRow(x.shape, [rowMajor(x.shape), nd.stride], [0, nd.offset], (n, [oi, xi], [, sx]) => unaryRow(op, n, nd.data, xi, sx, o, oi));
   return out;
 }
@@ -110,17 +113,23 @@ export function binary(op: BinaryOp | CompareOp, a: Tensor, b: Tensor): Tensor {
   if (a.isContiguous && b.isContiguous) {
     if (sameShape(a.shape, b.shape)) {
       const [o, out] = output(dtype, a.shape.slice(), a.size);
-      binaryRow(op, a.size, na.data, na.offset, 1, nb.data, nb.offset, 1, o, 0);
+      if (!tryBinary(op, na.data, na.offset, 1, nb.data, nb.offset, 1, o, 0, a.size)) {
+        binaryRow(op, a.size, na.data, na.offset, 1, nb.data, nb.offset, 1, o, 0);
+      }
       return out;
     }
     if (b.size === 1 && a.ndim >= b.ndim) {
       const [o, out] = output(dtype, a.shape.slice(), a.size);
-      binaryRow(op, a.size, na.data, na.offset, 1, nb.data, nb.offset, 0, o, 0);
+      if (!tryBinary(op, na.data, na.offset, 1, nb.data, nb.offset, 0, o, 0, a.size)) {
+        binaryRow(op, a.size, na.data, na.offset, 1, nb.data, nb.offset, 0, o, 0);
+      }
       return out;
     }
     if (a.size === 1 && b.ndim >= a.ndim) {
       const [o, out] = output(dtype, b.shape.slice(), b.size);
-      binaryRow(op, b.size, na.data, na.offset, 0, nb.data, nb.offset, 1, o, 0);
+      if (!tryBinary(op, na.data, na.offset, 0, nb.data, nb.offset, 1, o, 0, b.size)) {
+        binaryRow(op, b.size, na.data, na.offset, 0, nb.data, nb.offset, 1, o, 0);
+      }
       return out;
     }
   }
@@ -129,7 +138,11 @@ export function binary(op: BinaryOp | CompareOp, a: Tensor, b: Tensor): Tensor {
   for (const d of shape) size *= d;
   const [o, out] = output(dtype, shape, size);
   forEachRow(shape, [rowMajor(shape), broadcastStrides(a, shape), broadcastStrides(b, shape)], [0, na.offset, nb.offset],
-    (n, [oi, ai, bi], [, sa, sb]) => binaryRow(op, n, na.data, ai, sa, nb.data, bi, sb, o, oi));
+    (n, [oi, ai, bi], [, sa, sb]) => {
+      // long rows of a broadcast (bias rows, per-row scales) can still take the SIMD kernel
+      if ((sa === 0 || sa === 1) && (sb === 0 || sb === 1) && tryBinary(op, na.data, ai, sa, nb.data, bi, sb, o, oi, n)) return;
+      binaryRow(op, n, na.data, ai, sa, nb.data, bi, sb, o, oi);
+    });
   return out;
 }
 

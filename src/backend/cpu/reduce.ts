@@ -4,6 +4,7 @@ import { allocate } from '../../tensor/dtype.js';
 import { Tensor } from '../../tensor/tensor.js';
 import type { ArgReduceOp, ArgReduceParams, ReduceOp, ReduceParams } from '../../ops/primitive.js';
 import { forEachRow, rowMajor } from './strided.js';
+import { tryReduce } from './vector.js';
 
 const IDENTITY: { [P in ReduceOp]: number } = { sum: 0, prod: 1, max: -Infinity, min: Infinity };
 
@@ -32,10 +33,20 @@ export function reduce(op: ReduceOp, x: Tensor, { axes, keepDims }: ReduceParams
   const full = shape.map((d, i) => (axes.includes(i) ? 1 : d));
   const ostr = rowMajor(full).map((s, i) => (axes.includes(i) ? 0 : s));
   const xd = nd.data;
+  const simd = op !== 'prod';
   forEachRow(shape, [ostr, nd.stride], [0, nd.offset], (n, [oi, xi], [so, sx]) => {
     if (so === 0) {
       // the whole row folds into one output element: accumulate in a local double
       let acc = o[oi];
+      if (simd && sx === 1) {
+        // long contiguous rows: WebAssembly SIMD (float64 accumulators for sums), when it pays
+        const r = tryReduce(op, xd, xi, n);
+        if (r !== undefined) {
+          if (op === 'sum') o[oi] = acc + r;
+          else if (op === 'max' ? r > acc || r !== r : r < acc || r !== r) o[oi] = r;
+          return;
+        }
+      }
       switch (op) {
         case 'sum': {
           let a1 = 0, a2 = 0, a3 = 0, i = 0;

@@ -101,6 +101,14 @@ export class ByteWriter {
     return this.bytes(t);
   }
 
+  /** Move the bytes written since `from` to position `at` (≤ from), shifting the bytes in between. */
+  moveTail(from: number, at: number): void {
+    if (at < 0 || at > from || from > this.len) throw new RangeError('moveTail: bad positions');
+    const tail = this.buf.slice(from, this.len);
+    this.buf.copyWithin(at + tail.length, at, from);
+    this.buf.set(tail, at);
+  }
+
   /** A copy of the bytes written. */
   finish(): Uint8Array<ArrayBuffer> {
     return new Uint8Array(this.buf.subarray(0, this.len));
@@ -124,7 +132,8 @@ const OP = {
   i32LeS: 0x4c, i32LeU: 0x4d, i32GeS: 0x4e, i32GeU: 0x4f,
   i32Add: 0x6a, i32Sub: 0x6b, i32Mul: 0x6c, i32DivS: 0x6d, i32DivU: 0x6e, i32RemS: 0x6f, i32RemU: 0x70,
   i32And: 0x71, i32Or: 0x72, i32Xor: 0x73, i32Shl: 0x74, i32ShrS: 0x75, i32ShrU: 0x76,
-  f32Add: 0x92, f32Mul: 0x94, f64Add: 0xa0, f64Mul: 0xa2,
+  f32Add: 0x92, f32Mul: 0x94, f64Add: 0xa0, f64Mul: 0xa2, f64Min: 0xa4, f64Max: 0xa5,
+  f64PromoteF32: 0xbb, f32DemoteF64: 0xb6,
 } as const;
 
 // SIMD opcodes (after the 0xfd prefix, LEB128-encoded).
@@ -134,6 +143,20 @@ const SIMD = {
   f32x4ExtractLane: 0x1f, f32x4ReplaceLane: 0x20, f64x2ExtractLane: 0x21, f64x2ReplaceLane: 0x22,
   store32Lane: 0x5a, store64Lane: 0x5b, load32Zero: 0x5c, load64Zero: 0x5d,
   f32x4Add: 0xe4, f32x4Sub: 0xe5, f32x4Mul: 0xe6, f64x2Add: 0xf0, f64x2Sub: 0xf1, f64x2Mul: 0xf2,
+  i32x4Splat: 0x11, i32x4ExtractLane: 0x1b,
+  f32x4Eq: 0x41, f32x4Ne: 0x42, f32x4Lt: 0x43, f32x4Gt: 0x44, f32x4Le: 0x45, f32x4Ge: 0x46,
+  f64x2Eq: 0x47, f64x2Ne: 0x48, f64x2Lt: 0x49, f64x2Gt: 0x4a, f64x2Le: 0x4b, f64x2Ge: 0x4c,
+  v128Not: 0x4d, v128And: 0x4e, v128AndNot: 0x4f, v128Or: 0x50, v128Xor: 0x51, v128Bitselect: 0x52,
+  f32x4DemoteF64x2Zero: 0x5e, f64x2PromoteLowF32x4: 0x5f,
+  f32x4Ceil: 0x67, f32x4Floor: 0x68, f32x4Trunc: 0x69, f32x4Nearest: 0x6a, f64x2Nearest: 0x94,
+  i32x4Shl: 0xab, i32x4ShrS: 0xac, i32x4ShrU: 0xad, i32x4Add: 0xae, i32x4Sub: 0xb1,
+  i64x2Shl: 0xcb, i64x2Add: 0xce, i64x2Sub: 0xd1,
+  f32x4Abs: 0xe0, f32x4Neg: 0xe1, f32x4Sqrt: 0xe3, f32x4Div: 0xe7, f32x4Min: 0xe8, f32x4Max: 0xe9,
+  f32x4Pmin: 0xea, f32x4Pmax: 0xeb,
+  f64x2Abs: 0xec, f64x2Neg: 0xed, f64x2Sqrt: 0xef, f64x2Div: 0xf3, f64x2Min: 0xf4, f64x2Max: 0xf5,
+  f64x2Pmin: 0xf6, f64x2Pmax: 0xf7,
+  i32x4TruncSatF32x4S: 0xf8, f32x4ConvertI32x4S: 0xfa, f64x2ConvertLowI32x4S: 0xfe,
+  i32x4TruncSatF64x2SZero: 0xfc, i64x2ExtendLowI32x4S: 0xc7, f64x2Trunc: 0x7a, f64x2Floor: 0x75, f64x2Ceil: 0x74,
 } as const;
 
 /**
@@ -176,6 +199,23 @@ export class FunctionBuilder {
 
   private simdMem(sub: number, m: MemArg): this {
     this.simd(sub).code.uleb(m.align).uleb(m.offset);
+    return this;
+  }
+
+  /** The current code position, for {@link insertAt}. */
+  mark(): number {
+    return this.code.length;
+  }
+
+  /**
+   * Insert instructions at an earlier {@link mark}: `emit` appends them as usual, then they
+   * are moved there. Valid because instruction encodings are position-independent; the
+   * inserted sequence must leave the stack and block nesting as it found them.
+   */
+  insertAt(mark: number, emit: () => void): this {
+    const from = this.code.length;
+    emit();
+    this.code.moveTail(from, mark);
     return this;
   }
 
@@ -246,6 +286,10 @@ export class FunctionBuilder {
   f32Mul(): this { return this.op(OP.f32Mul); }
   f64Add(): this { return this.op(OP.f64Add); }
   f64Mul(): this { return this.op(OP.f64Mul); }
+  f64Min(): this { return this.op(OP.f64Min); }
+  f64Max(): this { return this.op(OP.f64Max); }
+  f64PromoteF32(): this { return this.op(OP.f64PromoteF32); }
+  f32DemoteF64(): this { return this.op(OP.f32DemoteF64); }
 
   /** Add a constant to the i32 on top of the stack (no-op for 0). */
   addConst(v: number): this { return v === 0 ? this : this.i32(v).i32Add(); }
@@ -311,6 +355,99 @@ export class FunctionBuilder {
   f64x2Add(): this { return this.simd(SIMD.f64x2Add); }
   f64x2Sub(): this { return this.simd(SIMD.f64x2Sub); }
   f64x2Mul(): this { return this.simd(SIMD.f64x2Mul); }
+  f32x4Div(): this { return this.simd(SIMD.f32x4Div); }
+  f64x2Div(): this { return this.simd(SIMD.f64x2Div); }
+  /** NaN-propagating minimum (−0 < +0), like `Math.min`. */
+  f32x4Min(): this { return this.simd(SIMD.f32x4Min); }
+  /** NaN-propagating maximum (−0 < +0), like `Math.max`. */
+  f32x4Max(): this { return this.simd(SIMD.f32x4Max); }
+  f64x2Min(): this { return this.simd(SIMD.f64x2Min); }
+  f64x2Max(): this { return this.simd(SIMD.f64x2Max); }
+  /** Pseudo-minimum `b < a ? b : a` (pops a, b). */
+  f32x4Pmin(): this { return this.simd(SIMD.f32x4Pmin); }
+  /** Pseudo-maximum `a < b ? b : a` (pops a, b). */
+  f32x4Pmax(): this { return this.simd(SIMD.f32x4Pmax); }
+  f64x2Pmin(): this { return this.simd(SIMD.f64x2Pmin); }
+  f64x2Pmax(): this { return this.simd(SIMD.f64x2Pmax); }
+  f32x4Abs(): this { return this.simd(SIMD.f32x4Abs); }
+  f32x4Neg(): this { return this.simd(SIMD.f32x4Neg); }
+  f32x4Sqrt(): this { return this.simd(SIMD.f32x4Sqrt); }
+  f64x2Abs(): this { return this.simd(SIMD.f64x2Abs); }
+  f64x2Neg(): this { return this.simd(SIMD.f64x2Neg); }
+  f64x2Sqrt(): this { return this.simd(SIMD.f64x2Sqrt); }
+  f32x4Eq(): this { return this.simd(SIMD.f32x4Eq); }
+  f32x4Ne(): this { return this.simd(SIMD.f32x4Ne); }
+  f32x4Lt(): this { return this.simd(SIMD.f32x4Lt); }
+  f32x4Gt(): this { return this.simd(SIMD.f32x4Gt); }
+  f32x4Le(): this { return this.simd(SIMD.f32x4Le); }
+  f32x4Ge(): this { return this.simd(SIMD.f32x4Ge); }
+  f64x2Eq(): this { return this.simd(SIMD.f64x2Eq); }
+  f64x2Ne(): this { return this.simd(SIMD.f64x2Ne); }
+  f64x2Lt(): this { return this.simd(SIMD.f64x2Lt); }
+  f64x2Gt(): this { return this.simd(SIMD.f64x2Gt); }
+  f64x2Le(): this { return this.simd(SIMD.f64x2Le); }
+  f64x2Ge(): this { return this.simd(SIMD.f64x2Ge); }
+  /** Round to nearest, ties to even. */
+  f32x4Nearest(): this { return this.simd(SIMD.f32x4Nearest); }
+  f32x4Floor(): this { return this.simd(SIMD.f32x4Floor); }
+  f32x4Ceil(): this { return this.simd(SIMD.f32x4Ceil); }
+  f32x4Trunc(): this { return this.simd(SIMD.f32x4Trunc); }
+  f64x2Nearest(): this { return this.simd(SIMD.f64x2Nearest); }
+  f64x2Trunc(): this { return this.simd(SIMD.f64x2Trunc); }
+  f64x2Floor(): this { return this.simd(SIMD.f64x2Floor); }
+  f64x2Ceil(): this { return this.simd(SIMD.f64x2Ceil); }
+  /** Saturating f64 → int32 into lanes 0, 1 (lanes 2, 3 zero; NaN → 0). */
+  i32x4TruncSatF64x2SZero(): this { return this.simd(SIMD.i32x4TruncSatF64x2SZero); }
+  /** Sign-extend i32 lanes 0, 1 to two i64 lanes. */
+  i64x2ExtendLowI32x4S(): this { return this.simd(SIMD.i64x2ExtendLowI32x4S); }
+  /** Saturating float → int32 (NaN → 0). */
+  i32x4TruncSatF32x4S(): this { return this.simd(SIMD.i32x4TruncSatF32x4S); }
+  f32x4ConvertI32x4S(): this { return this.simd(SIMD.f32x4ConvertI32x4S); }
+  /** Lanes 0, 1 of an i32x4 as two f64. */
+  f64x2ConvertLowI32x4S(): this { return this.simd(SIMD.f64x2ConvertLowI32x4S); }
+  /** Lanes 0, 1 of an f32x4 as two f64. */
+  f64x2PromoteLowF32x4(): this { return this.simd(SIMD.f64x2PromoteLowF32x4); }
+  /** Two f64 lanes as f32 lanes 0, 1 (lanes 2, 3 zero). */
+  f32x4DemoteF64x2Zero(): this { return this.simd(SIMD.f32x4DemoteF64x2Zero); }
+  i32x4Splat(): this { return this.simd(SIMD.i32x4Splat); }
+  i32x4ExtractLane(l: number): this { this.simd(SIMD.i32x4ExtractLane).code.u8(l); return this; }
+  i32x4Add(): this { return this.simd(SIMD.i32x4Add); }
+  i32x4Sub(): this { return this.simd(SIMD.i32x4Sub); }
+  /** Shift each lane left by an i32 scalar (pops v128, i32). */
+  i32x4Shl(): this { return this.simd(SIMD.i32x4Shl); }
+  i32x4ShrS(): this { return this.simd(SIMD.i32x4ShrS); }
+  i32x4ShrU(): this { return this.simd(SIMD.i32x4ShrU); }
+  i64x2Add(): this { return this.simd(SIMD.i64x2Add); }
+  i64x2Sub(): this { return this.simd(SIMD.i64x2Sub); }
+  i64x2Shl(): this { return this.simd(SIMD.i64x2Shl); }
+  v128Not(): this { return this.simd(SIMD.v128Not); }
+  v128And(): this { return this.simd(SIMD.v128And); }
+  /** `a & ~b` (pops a, b). */
+  v128AndNot(): this { return this.simd(SIMD.v128AndNot); }
+  v128Or(): this { return this.simd(SIMD.v128Or); }
+  v128Xor(): this { return this.simd(SIMD.v128Xor); }
+  /** `(a & c) | (b & ~c)` (pops a, b, c). */
+  v128Bitselect(): this { return this.simd(SIMD.v128Bitselect); }
+  /** Push an f32x4 constant with all lanes `v`. */
+  f32x4Const(v: number): this {
+    const b = new Uint8Array(new Float32Array([v, v, v, v]).buffer);
+    return this.v128Const(b);
+  }
+  /** Push an f64x2 constant with both lanes `v`. */
+  f64x2Const(v: number): this {
+    const b = new Uint8Array(new Float64Array([v, v]).buffer);
+    return this.v128Const(b);
+  }
+  /** Push an f64x2 constant whose lanes both have the IEEE bit pattern `hi:lo` (two 32-bit words). */
+  f64x2ConstBits(hi: number, lo: number): this {
+    const b = new Uint8Array(new Uint32Array([lo >>> 0, hi >>> 0, lo >>> 0, hi >>> 0]).buffer);
+    return this.v128Const(b);
+  }
+  /** Push an i32x4 constant with all lanes `v`. */
+  i32x4Const(v: number): this {
+    const b = new Uint8Array(new Int32Array([v, v, v, v]).buffer);
+    return this.v128Const(b);
+  }
 
   /** Encoded body: local declarations (run-length grouped), instructions, final `end`. */
   encode(): Uint8Array {

@@ -1,0 +1,86 @@
+/**
+ * Measures where each CPU kernel variant starts to pay, to set the dispatch thresholds in
+ * src/backend/cpu (gemm.ts, vector.ts). Not part of `npm run bench`'s table.
+ *
+ *   node --import tsx bench/crossover.ts            every group
+ *   node --import tsx bench/crossover.ts vector     elementwise maps
+ *   node --import tsx bench/crossover.ts reduce     full reductions
+ *   node --import tsx bench/crossover.ts gemm       matrix products
+ *
+ * Each line times the variants alternately (same inputs, public API, so dispatch and
+ * allocation are included) and prints medians in µs per call, then the smallest size from
+ * which the faster variant stays faster for every larger size measured.
+ *
+ * @module
+ */
+import { add, exp, matmul, randn, relu, seed, sum, type Tensor } from '../src/index.js';
+import { gemmThreadPool, gemmVariants, setGemmVariant, type GemmVariant } from '../src/backend/cpu/gemm.js';
+import { setElementwiseVariant, setReduceVariant, vectorVariants, type VectorVariant } from '../src/backend/cpu/vector.js';
+import { timeInterleaved } from './harness.js';
+
+type Group = 'vector' | 'reduce' | 'gemm';
+
+function report(title: string, variants: string[], rows: { label: string; size: number; us: number[] }[]): void {
+  console.log(`\n${title}`);
+  console.log(`${'size'.padStart(10)}  ${variants.map((v) => `${v} µs`.padStart(12)).join('')}   best`);
+  for (const r of rows) {
+    const best = r.us.indexOf(Math.min(...r.us));
+    console.log(`${r.label.padStart(10)}  ${r.us.map((u) => u.toFixed(u < 10 ? 2 : 1).padStart(12)).join('')}   ${variants[best]}`);
+  }
+  // crossover of each non-first variant over the first: smallest size from which it stays ahead
+  for (let v = 1; v < variants.length; v++) {
+    let from: string | null = null;
+    for (let i = rows.length - 1; i >= 0; i--) {
+      if (rows[i]!.us[v]! < rows[i]!.us[0]!) from = rows[i]!.label;
+      else break;
+    }
+    console.log(`  ${variants[v]} beats ${variants[0]} from: ${from ?? 'never (in this range)'}`);
+  }
+}
+
+function vectorGroup(name: string, f: (x: Tensor, y: Tensor) => Tensor, dtype: 'float32' | 'float64', set: (v: VectorVariant) => void): void {
+  const variants = vectorVariants();
+  const rows = [];
+  for (let p = 4; p <= 20; p += 2) {
+    const n = 2 ** p;
+    seed(p);
+    const x = randn([n], { dtype }), y = randn([n], { dtype });
+    const runs = variants.map((v) => () => { set(v); return f(x, y).data; });
+    const us = timeInterleaved(runs, { batch: Math.max(1, Math.floor(2 ** 14 / n)), budgetMs: 400 }).map((ms) => ms * 1e3);
+    rows.push({ label: `2^${p}`, size: n, us });
+  }
+  set('auto' as VectorVariant);
+  report(`${name} (${dtype})`, variants, rows);
+}
+
+function gemmGroup(): void {
+  const variants = gemmVariants();
+  gemmThreadPool()?.waitReady();
+  const rows = [];
+  for (const n of [8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256]) {
+    seed(n);
+    const a = randn([n, n], { dtype: 'float32' }), b = randn([n, n], { dtype: 'float32' });
+    const runs = variants.map((v) => () => { setGemmVariant(v as GemmVariant); return matmul(a, b).data; });
+    const us = timeInterleaved(runs, { batch: Math.max(1, Math.floor(2 ** 18 / (n * n * n))), budgetMs: 400 }).map((ms) => ms * 1e3);
+    rows.push({ label: `${n}³`, size: n * n * n, us });
+  }
+  setGemmVariant('auto');
+  report('matmul n×n×n (float32)', variants, rows);
+}
+
+const want = (g: Group): boolean => process.argv.length <= 2 || process.argv.slice(2).includes(g);
+
+if (want('vector')) {
+  const setMap = (v: VectorVariant) => setElementwiseVariant(v);
+  vectorGroup('exp(x)', (x) => exp(x), 'float32', setMap);
+  vectorGroup('exp(x)', (x) => exp(x), 'float64', setMap);
+  vectorGroup('relu(x)', (x) => relu(x), 'float32', setMap);
+  vectorGroup('x + y', (x, y) => add(x, y), 'float32', setMap);
+  vectorGroup('x + y', (x, y) => add(x, y), 'float64', setMap);
+}
+if (want('reduce')) {
+  const setRed = (v: VectorVariant) => setReduceVariant(v);
+  vectorGroup('sum(x)', (x) => sum(x), 'float32', setRed);
+  vectorGroup('sum(x)', (x) => sum(x), 'float64', setRed);
+}
+if (want('gemm')) gemmGroup();

@@ -1,0 +1,257 @@
+/**
+ * WebAssembly SIMD elementwise maps and full reductions for large contiguous operands.
+ *
+ * The operands live in JavaScript typed arrays, so each call streams them through a small
+ * scratch area in WebAssembly memory, chunk by chunk: copy a chunk in, run the SIMD kernel
+ * on it in place, copy the result out. Chunks stay in the L2 cache, so the copies cost
+ * little next to the scalar `Math.exp` or the float conversions of a JavaScript loop.
+ *
+ * Callers (elementwise.ts, reduce.ts) ask `tryUnary`/`tryBinary`/`tryReduce`; these
+ * return false/undefined when the plain JavaScript loop should run instead (no kernel
+ * for this op and dtype, operand too small, or the `'js'` variant forced).
+ *
+ * @module
+ */
+import type { FloatArray } from '../../tensor/dtype.js';
+import {
+  type BinaryExport, type Mode, type ReduceExport, SIMD_BINARY, SIMD_REDUCE, SIMD_UNARY, type SimdBinaryOp,
+  type SimdReduceOp, type SimdUnaryOp, type UnaryExport, type VecDType, buildElementwiseModule, dtSuffix,
+} from './wasm/elementwise-kernel.js';
+
+/**
+ * Implementations of elementwise maps and of full reductions:
+ * - `'js'`: typed-array loops (always available),
+ * - `'wasm'`: WebAssembly SIMD on the calling thread, streamed through a scratch chunk.
+ */
+export type VectorVariant = 'js' | 'wasm';
+
+/*
+ * Thresholds (elements) from which the wasm kernels beat the JavaScript loops, measured on
+ * the 2-core dev box (AMD EPYC, Node 20, shared with other jobs) with
+ *   node --import tsx bench/crossover.ts vector reduce
+ * which times both variants through the public ops over sizes 2^4..2^20. Crossovers seen:
+ * exp 2^6 (float32 and float64), relu and add 2^8, sum 2^8; below them the wasm call and
+ * the copies cost more than the loop saves.
+ */
+const MIN_ELEMENTS = {
+  /** exp, sigmoid: the JavaScript loop calls Math.exp per element. */
+  transcendental: 64,
+  /** neg, abs, sqrt, relu and the binary arithmetic and comparisons. */
+  arithmetic: 256,
+  /** sum, max, min over all elements. */
+  reduce: 256,
+};
+
+/** Largest chunk the scratch area holds (elements). */
+const MAX_CHUNK = 1 << 16;
+
+/**
+ * Tuning knob (results never depend on it, only speed): elements per streamed chunk, at most
+ * 65536. Swept with `node --import tsx bench/crossover.ts chunk`.
+ */
+export const vectorTuning = { chunk: 8192 };
+
+const TRANSCENDENTAL = new Set<string>(['exp', 'sigmoid']);
+
+const chunk = (): number => Math.max(16, Math.min(MAX_CHUNK, vectorTuning.chunk | 0));
+
+let forcedMap: VectorVariant | 'auto' = 'auto';
+let forcedReduce: VectorVariant | 'auto' = 'auto';
+
+class VectorEngine {
+  readonly memory: WebAssembly.Memory;
+  private readonly unary = new Map<string, UnaryExport>();
+  private readonly binary = new Map<string, BinaryExport>();
+  private readonly reduce = new Map<string, ReduceExport>();
+  private f32!: Float32Array;
+  private f64!: Float64Array;
+  /** Byte addresses of the two scratch buffers (each MAX_CHUNK float64 plus slack). */
+  readonly bufA = 64;
+  readonly bufB = 64 + MAX_CHUNK * 8 + 64;
+
+  constructor() {
+    const pages = Math.ceil((this.bufB + MAX_CHUNK * 8 + 64) / 65536);
+    this.memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
+    const mod = new WebAssembly.Module(buildElementwiseModule({ shared: false, maxPages: pages }));
+    const ex = new WebAssembly.Instance(mod, { env: { memory: this.memory } }).exports as Record<string, unknown>;
+    for (const dt of ['float32', 'float64'] as const) {
+      const s = dtSuffix(dt);
+      for (const op of SIMD_UNARY[dt]) this.unary.set(`${op}_${s}`, ex[`u_${op}_${s}`] as UnaryExport);
+      for (const op of SIMD_BINARY) for (const m of ['vv', 'vs', 'sv']) this.binary.set(`${op}_${s}_${m}`, ex[`b_${op}_${s}_${m}`] as BinaryExport);
+      for (const op of SIMD_REDUCE) this.reduce.set(`${op}_${s}`, ex[`r_${op}_${s}`] as ReduceExport);
+    }
+    this.f32 = new Float32Array(this.memory.buffer);
+    this.f64 = new Float64Array(this.memory.buffer);
+  }
+
+  private view(dt: VecDType): FloatArray {
+    return dt === 'float32' ? this.f32 : this.f64;
+  }
+
+  unaryFn(op: string, dt: VecDType): UnaryExport | undefined {
+    return this.unary.get(`${op}_${dtSuffix(dt)}`);
+  }
+
+  binaryFn(op: string, dt: VecDType, mode: Mode): BinaryExport | undefined {
+    return this.binary.get(`${op}_${dtSuffix(dt)}_${mode}`);
+  }
+
+  reduceFn(op: string, dt: VecDType): ReduceExport | undefined {
+    return this.reduce.get(`${op}_${dtSuffix(dt)}`);
+  }
+
+  /** o[oOff..+n] = op(x[xOff..+n]). */
+  runUnary(fn: UnaryExport, dt: VecDType, x: FloatArray, xOff: number, o: FloatArray, oOff: number, n: number): void {
+    const v = this.view(dt), e = v.BYTES_PER_ELEMENT, at = this.bufA / e, A = this.bufA, CHUNK = chunk();
+    for (let s = 0; s < n; s += CHUNK) {
+      const len = Math.min(CHUNK, n - s);
+      v.set(x.subarray(xOff + s, xOff + s + len), at);
+      fn(A, A, len);
+      o.set(v.subarray(at, at + len), oOff + s);
+    }
+  }
+
+  /** o = a op b, where a (b) is a vector or, in mode 'sv' ('vs'), the single element at aOff (bOff). */
+  runBinary(fn: BinaryExport, dt: VecDType, mode: Mode, a: FloatArray, aOff: number, b: FloatArray, bOff: number, o: FloatArray, oOff: number, n: number): void {
+    const v = this.view(dt), e = v.BYTES_PER_ELEMENT, atA = this.bufA / e, atB = this.bufB / e, A = this.bufA, B = this.bufB, CHUNK = chunk();
+    if (mode === 'vs') v[atB] = b[bOff]!;
+    if (mode === 'sv') v[atB] = a[aOff]!;
+    for (let s = 0; s < n; s += CHUNK) {
+      const len = Math.min(CHUNK, n - s);
+      if (mode === 'vv') {
+        v.set(a.subarray(aOff + s, aOff + s + len), atA);
+        v.set(b.subarray(bOff + s, bOff + s + len), atB);
+        fn(A, B, A, len);
+      } else if (mode === 'vs') {
+        v.set(a.subarray(aOff + s, aOff + s + len), atA);
+        fn(A, B, A, len);
+      } else {
+        v.set(b.subarray(bOff + s, bOff + s + len), atA);
+        fn(B, A, A, len);
+      }
+      o.set(v.subarray(atA, atA + len), oOff + s);
+    }
+  }
+
+  /** Full reduction of x[off..+n], combining chunk results the way the JavaScript loop combines elements. */
+  runReduce(fn: ReduceExport, op: SimdReduceOp, dt: VecDType, x: FloatArray, off: number, n: number): number {
+    const v = this.view(dt), e = v.BYTES_PER_ELEMENT, at = this.bufA / e, A = this.bufA, CHUNK = chunk();
+    let acc = op === 'sum' ? 0 : op === 'max' ? -Infinity : Infinity;
+    for (let s = 0; s < n; s += CHUNK) {
+      const len = Math.min(CHUNK, n - s);
+      v.set(x.subarray(off + s, off + s + len), at);
+      const r = fn(A, len);
+      if (op === 'sum') acc += r;
+      else if (op === 'max') { if (r > acc || r !== r) acc = r; }
+      else if (r < acc || r !== r) acc = r;
+    }
+    return acc;
+  }
+}
+
+let engine: VectorEngine | null | undefined;
+
+/** The engine, compiled on first use; null where WebAssembly SIMD is missing. */
+function getEngine(): VectorEngine | null {
+  if (engine === undefined) {
+    try {
+      engine = new VectorEngine();
+    } catch {
+      engine = null;
+    }
+  }
+  return engine;
+}
+
+function dtypeOfArray(a: FloatArray): VecDType {
+  return a instanceof Float32Array ? 'float32' : 'float64';
+}
+
+/** Variants that can run here. */
+export function vectorVariants(): VectorVariant[] {
+  return getEngine() ? ['js', 'wasm'] : ['js'];
+}
+
+/**
+ * Force one implementation of the elementwise maps (for parity tests and benchmarks), or go
+ * back to size-based dispatch with `'auto'`. Ops without a SIMD kernel always run in JavaScript.
+ * @throws RangeError if the variant is not available here.
+ */
+export function setElementwiseVariant(v: VectorVariant | 'auto'): void {
+  if (v !== 'auto' && !vectorVariants().includes(v)) throw new RangeError(`elementwise variant '${v}' is not available here`);
+  forcedMap = v;
+}
+
+/** The variant set with {@link setElementwiseVariant}. */
+export function getElementwiseVariant(): VectorVariant | 'auto' {
+  return forcedMap;
+}
+
+/** Force one implementation of full reductions (sum, max, min over all elements), or `'auto'`. */
+export function setReduceVariant(v: VectorVariant | 'auto'): void {
+  if (v !== 'auto' && !vectorVariants().includes(v)) throw new RangeError(`reduce variant '${v}' is not available here`);
+  forcedReduce = v;
+}
+
+/** The variant set with {@link setReduceVariant}. */
+export function getReduceVariant(): VectorVariant | 'auto' {
+  return forcedReduce;
+}
+
+function mapWanted(op: string, n: number): boolean {
+  if (forcedMap === 'js') return false;
+  if (forcedMap === 'wasm') return true;
+  return n >= (TRANSCENDENTAL.has(op) ? MIN_ELEMENTS.transcendental : MIN_ELEMENTS.arithmetic);
+}
+
+/**
+ * o[oOff..+n] = op(x[xOff..+n]) with a SIMD kernel, if one exists and pays here.
+ * `x` and `o` have the same dtype. Returns false when the caller should run its JavaScript loop.
+ */
+export function tryUnary(op: string, x: FloatArray, xOff: number, o: FloatArray, oOff: number, n: number): boolean {
+  if (!mapWanted(op, n)) return false;
+  const eng = getEngine();
+  const dt = dtypeOfArray(o);
+  if (!eng || dtypeOfArray(x) !== dt) return false;
+  const fn = eng.unaryFn(op, dt);
+  if (!fn) return false;
+  eng.runUnary(fn, dt, x, xOff, o, oOff, n);
+  return true;
+}
+
+/**
+ * o[oOff..+n] = a op b where each operand steps by 1 (a vector) or 0 (one broadcast element).
+ * All three arrays share a dtype. Returns false when the caller should run its JavaScript loop.
+ */
+export function tryBinary(
+  op: string, a: FloatArray, aOff: number, sa: 0 | 1, b: FloatArray, bOff: number, sb: 0 | 1,
+  o: FloatArray, oOff: number, n: number,
+): boolean {
+  if ((sa | sb) === 0 || !mapWanted(op, n)) return false;
+  const eng = getEngine();
+  const dt = dtypeOfArray(o);
+  if (!eng || dtypeOfArray(a) !== dt || dtypeOfArray(b) !== dt) return false;
+  const mode: Mode = sa === 0 ? 'sv' : sb === 0 ? 'vs' : 'vv';
+  const fn = eng.binaryFn(op, dt, mode);
+  if (!fn) return false;
+  eng.runBinary(fn, dt, mode, a, aOff, b, bOff, o, oOff, n);
+  return true;
+}
+
+/** sum/max/min of x[off..+n] with a SIMD kernel, or undefined when the caller should loop in JavaScript. */
+export function tryReduce(op: string, x: FloatArray, off: number, n: number): number | undefined {
+  if (forcedReduce === 'js' || (forcedReduce === 'auto' && n < MIN_ELEMENTS.reduce)) return undefined;
+  const eng = getEngine();
+  if (!eng || !(SIMD_REDUCE as readonly string[]).includes(op)) return undefined;
+  const dt = dtypeOfArray(x);
+  const fn = eng.reduceFn(op, dt);
+  if (!fn) return undefined;
+  return eng.runReduce(fn, op as SimdReduceOp, dt, x, off, n);
+}
+
+/** Ops with a SIMD kernel for a dtype (for parity tests). */
+export const simdOps = {
+  unary: SIMD_UNARY as { readonly [D in VecDType]: readonly SimdUnaryOp[] },
+  binary: SIMD_BINARY as readonly SimdBinaryOp[],
+  reduce: SIMD_REDUCE as readonly SimdReduceOp[],
+};
