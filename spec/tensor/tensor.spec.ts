@@ -163,6 +163,34 @@ test('every Tensor method is the function of the same name with the tensor first
   same(x.add(y).mul(2), F.mul(F.add(x, y), 2), 'chain');
 });
 
+test('operations never modify their inputs, whatever the layout', () => {
+  fc.assert(fc.property(arbTensor({ maxRank: 3 }, { values: { special: true } }), (c) => {
+    const before = valuesByGet(c.t);
+    const t = c.t;
+    const r = t.ndim;
+    const ops: (() => unknown)[] = [
+      () => F.exp(t), () => F.neg(t), () => F.relu(t), () => F.add(t, t), () => F.mul(t, 2), () => F.where(t, 1, t),
+      () => F.sum(t), () => F.max(t.size ? t : F.ones([1])), () => F.softplus(t), () => F.astype(t, c.dtype === 'float32' ? 'float64' : 'float32'),
+      () => F.reshape(t, [t.size]), () => F.pad(t, t.shape.map(() => [1, 1] as [number, number]), 3), () => F.concat(r ? [t, t] : [F.reshape(t, [1])]),
+      () => F.slice(t, t.shape.map(() => [null, null, -1] as const)), () => (r >= 1 && t.size ? F.softmax(t) : null),
+      () => (r >= 1 ? F.matmul(t, F.ones([t.shape[r - 1]])) : null), () => (r >= 1 && t.shape[0] ? F.gather(t, [0, 0]) : null),
+    ];
+    for (const op of ops) op();
+    assertValues(valuesByGet(t), before, 0, `input changed (${c.layout})`);
+  }), { numRuns: 100 });
+});
+
+test('astype converts any layout, rounding to float32 or widening exactly', () => {
+  fc.assert(fc.property(arbTensor({ maxRank: 3 }, { values: { special: true } }), (c) => {
+    const to: 'float32' | 'float64' = c.dtype === 'float32' ? 'float64' : 'float32';
+    const r = c.t.astype(to);
+    assert.is(r.dtype, to);
+    assert.equal([...r.shape], c.shape);
+    assertValues(r.data, to === 'float32' ? c.values.map(Math.fround) : c.values, 0, `astype ${c.layout}`);
+    assert.is(tensor(c.t, { dtype: to }).dtype, to);
+  }), { numRuns: 100 });
+});
+
 test('arange builds the base of the view tests as expected', () => {
   assert.equal(arange(6).reshape([2, 3]).toArray(), [[0, 1, 2], [3, 4, 5]]);
 });
