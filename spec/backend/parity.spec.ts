@@ -436,6 +436,53 @@ if (vector) {
       vs.setReduceVariant('auto');
     }
   });
+
+  test('elementwise variants on broadcast rows and strided views with long rows, and reductions along axes', () => {
+    const arb = fc.record({
+      r: fc.integer({ min: 1, max: 4 }), n: arbLength, dtype: fc.constantFrom<DT>('float32', 'float64'), seed: fc.integer(),
+      form: fc.constantFrom('row', 'column', 'scalar', 'transposed'),
+    });
+    try {
+      for (const v of vs.vectorVariants()) {
+        vs.setElementwiseVariant(v);
+        vs.setReduceVariant(v);
+        fc.assert(fc.property(arb, ({ r, n, dtype, seed, form }) => {
+          const av = seededValues(r * n, seed, dtype), a = tensor(av, { shape: [r, n] });
+          // b broadcast against a: a row [n], a column [r, 1], a scalar [1], or a transposed [n, r] view
+          const bShape = form === 'row' ? [n] : form === 'column' ? [r, 1] : form === 'scalar' ? [1] : [n, r];
+          const bv = seededValues(sizeOf(bShape), seed ^ 3, dtype);
+          const b = form === 'transposed' ? F.transpose(tensor(bv, { shape: bShape })) : tensor(bv, { shape: bShape });
+          const bAt = (i: number, j: number) => (form === 'row' ? bv[j] : form === 'column' ? bv[i] : form === 'scalar' ? bv[0] : bv[j * r + i]);
+          for (const [name, ref] of BINARY_REF) {
+            const e: number[] = [];
+            for (let i = 0; i < r; i++) for (let j = 0; j < n; j++) e.push(ref(av[i * n + j], bAt(i, j)));
+            for (const [p, q, flip] of [[a, b, false], [b, a, true]] as const) {
+              const out = (F as unknown as Record<string, (x: Tensor, y: Tensor) => Tensor>)[name](p, q);
+              const want = flip ? (() => {
+                const f: number[] = [];
+                for (let i = 0; i < r; i++) for (let j = 0; j < n; j++) f.push(ref(bAt(i, j), av[i * n + j]));
+                return f;
+              })() : e;
+              assert.equal([...out.shape], [r, n]);
+              assertValues(out.data, want, f32Tol(want), `${v} ${name} [${r},${n}] ${form}${flip ? ' (flipped)' : ''} ${dtype}`);
+            }
+          }
+          // reductions along each axis of a and of its transpose
+          const rowSums = Array.from({ length: r }, (_, i) => av.slice(i * n, (i + 1) * n).reduce((x, y) => x + y, 0));
+          const rowMag = Array.from({ length: r }, (_, i) => av.slice(i * n, (i + 1) * n).reduce((x, y) => x + Math.abs(y), 0));
+          assertValues(F.sum(a, 1).data, rowSums, (i) => (n + 2) * EPS.float32 * rowMag[i], `${v} sum rows`);
+          assertValues(F.sum(F.transpose(a), 0).data, rowSums, (i) => (n + 2) * EPS.float32 * rowMag[i], `${v} sum of transposed`);
+          if (n > 0) {
+            const rowMax = Array.from({ length: r }, (_, i) => Math.max(...av.slice(i * n, (i + 1) * n)));
+            assertValues(F.max(a, 1).data, rowMax, 0, `${v} max rows`);
+          }
+        }), { numRuns: 30 });
+      }
+    } finally {
+      vs.setElementwiseVariant('auto');
+      vs.setReduceVariant('auto');
+    }
+  });
 }
 
 test('a device backend that cannot start: one warning, everything runs on the CPU, nothing crashes', () => {
