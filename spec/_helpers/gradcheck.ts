@@ -16,19 +16,24 @@
  * gradients: a Hessian–vector product check.
  *
  * Error analysis (c(h) = φ(x + hv) − φ(x − hv), s = max(1, max|x|)):
- * - Truncation: c(h) = 2h·φ′ + (h³/3)·φ‴ + O(h⁵). It is estimated from a second step,
- *   c(2h) − 2·c(h) = 2h³·φ‴ + O(h⁵), so trunc ≈ |c(2h) − 2·c(h)| / 6 — measured, not assumed.
+ * - Truncation: c(h) = 2h·φ′ + (h³/3)·φ‴ + O(h⁵). The h³ term is removed by Richardson
+ *   extrapolation, c_R(h) = (8·c(h) − c(2h)) / 6 = 2h·φ′ + a·h⁵ + …, and what is left is
+ *   measured with a third step: c_R(2h) − 2·c_R(h) = 30·a·h⁵, so trunc ≈ |c_R(2h) − 2·c_R(h)| / 30.
+ *   (Without the extrapolation, a point where φ′ = 0 but φ‴ ≠ 0 — x³ at 0, a product with
+ *   several zero factors — has a difference made entirely of truncation.)
  * - Rounding: each evaluation of φ is accurate to δ ≈ κ·eps·M with M = Σ|u_j·f_j| +
  *   ‖u‖₁·max|x| (outputs and the inputs that composites form intermediates from) and
  *   κ = 64 + n: up to ~16 ulp per output for short compositions of correctly rounded-ish
- *   kernels, twice that for safety, plus n·eps·M for our own n-term sum ⟨u, ·⟩.
- * - Step: for data of scale s, φ‴ ~ φ′/s², so the error (h²/6)·|φ‴| + eps·M/h is smallest
- *   near h ≈ cbrt(eps)·s. We take h = 2⁻¹⁷·s (cbrt(2⁻⁵²) = 2⁻¹⁷·³³ ≈ 6e-6) with s rounded
- *   up to a power of two; both error terms are then ≈ eps^(2/3) ≈ 4e-11 relative.
- * - Test: |c(h) − ⟨g, Δ⟩| ≤ 4·(trunc + 2δ), a safety factor of 4 on the estimated error.
- * - Soundness guard: a kink or jump within ±2h makes trunc as large as c(h) itself and would
- *   let the tolerance swallow real errors. So trunc must stay below 1e-3·|c(h)| + 2δ (for a
- *   smooth function it is ~1e-10 of it); otherwise the check fails, saying the point is too
+ *   kernels, twice that for safety, plus n·eps·M for our own n-term sum ⟨u, ·⟩. c(h) is then
+ *   good to 2δ and c_R(h) to (8·2δ + 2δ)/6 = 3δ.
+ * - Step: for data of scale s, φ‴ ~ φ′/s², so the plain central difference's error
+ *   (h²/6)·|φ‴| + eps·M/h is smallest near h ≈ cbrt(eps)·s. We take h = 2⁻¹⁷·s
+ *   (cbrt(2⁻⁵²) = 2⁻¹⁷·³³ ≈ 6e-6) with s rounded up to a power of two; the rounding term is
+ *   then ≈ eps^(2/3) ≈ 4e-11 relative, and after extrapolation truncation is far below it.
+ * - Test: |c_R(h) − ⟨g, Δ⟩| ≤ 4·(trunc + 3δ), a safety factor of 4 on the estimated error.
+ * - Soundness guard: a kink or jump within ±4h makes trunc as large as c_R(h) itself and would
+ *   let the tolerance swallow real errors. So trunc must stay below 1e-3·|c_R(h)| + 3δ (for a
+ *   smooth function it is ~1e-20 of it); otherwise the check fails, saying the point is too
  *   close to a non-smooth point (the generators keep a margin from kinks instead).
  * These constants are fixed here for every check; specs do not pass tolerances.
  */
@@ -159,30 +164,38 @@ function perturb(args: readonly Arg[], v: readonly Float64Array[], t: number): A
   });
 }
 
-/** Result of one directional finite difference: c(h), the applied displacement Δ, and the error budget. */
+/** One directional finite difference: c_R(h) ≈ 2h·φ′ (extrapolated), the displacement Δ it corresponds to, and the error budget. */
 interface Difference {
   c: number;
   deltas: Float64Array[];
   h: number;
   trunc: number;
+  /** Rounding error of one evaluation of φ. */
   delta: number;
 }
 
 function difference(probe: Probe, args: readonly Arg[], v: readonly Float64Array[], uNorm: number): Difference {
   const s = 2 ** Math.ceil(Math.log2(Math.max(1, maxAbs(args, v))));
   const h = H_UNIT * s;
-  const xp = perturb(args, v, h), xm = perturb(args, v, -h);
-  const xp2 = perturb(args, v, 2 * h), xm2 = perturb(args, v, -2 * h);
-  const p = probe(xp), m = probe(xm), p2 = probe(xp2), m2 = probe(xm2);
-  const c = p.value - m.value;
-  const c2 = p2.value - m2.value;
-  const deltas = xp.map((a, i) => {
-    const fa = flat(a), fb = flat(xm[i]);
-    return fa.map((e, k) => e - fb[k]);
-  });
-  const mag = Math.max(p.mag, m.mag, p2.mag, m2.mag) + uNorm * maxAbs(args);
-  const kappa = 64 + Math.max(p.terms, 1);
-  return { c, deltas, h, trunc: Math.abs(c2 - 2 * c) / 6, delta: kappa * EPS * mag };
+  let mag = 0, terms = 1;
+  /** c(t) and the displacement actually applied. */
+  const at = (t: number): { c: number; deltas: Float64Array[] } => {
+    const xp = perturb(args, v, t), xm = perturb(args, v, -t);
+    const p = probe(xp), m = probe(xm);
+    mag = Math.max(mag, p.mag, m.mag);
+    terms = Math.max(terms, p.terms);
+    const deltas = xp.map((a, i) => {
+      const fa = flat(a), fb = flat(xm[i]);
+      return fa.map((e, k) => e - fb[k]);
+    });
+    return { c: p.value - m.value, deltas };
+  };
+  const c1 = at(h), c2 = at(2 * h), c4 = at(4 * h);
+  const r1 = (8 * c1.c - c2.c) / 6, r2 = (8 * c2.c - c4.c) / 6;
+  const delta = (64 + terms) * EPS * (mag + uNorm * maxAbs(args));
+  // the displacement c_R(h) corresponds to: (8·Δ(h) − Δ(2h)) / 6, ≈ Δ(h) up to the rounding of x ± t·v
+  const deltas = c1.deltas.map((d1, i) => d1.map((e, k) => (8 * e - c2.deltas[i][k]) / 6));
+  return { c: r1, deltas, h, trunc: Math.abs(r2 - 2 * r1) / 30, delta };
 }
 
 function dotFlat(a: readonly Float64Array[], b: readonly Float64Array[]): number {
@@ -191,17 +204,18 @@ function dotFlat(a: readonly Float64Array[], b: readonly Float64Array[]): number
   return s;
 }
 
-/** Assert that `predicted` (what AD says c(h) is) matches the finite difference. */
+/** Assert that `predicted` (what AD says c_R(h) is, ⟨g, Δ⟩) matches the finite difference. */
 function compare(d: Difference, predicted: number, label: string, what: string, args: readonly Arg[]): void {
   const { c, h, trunc, delta } = d;
+  const round = 3 * delta;
   const context = () =>
     `${label}: ${what}\n  directional derivative: finite differences ${c / (2 * h)}, AD ${predicted / (2 * h)}` +
-    `\n  (c(h) = ${c}, AD ${predicted}, |diff| ${Math.abs(c - predicted)}, truncation ≈ ${trunc}, rounding ≈ ${delta}, h = ${h})\n${describeArgs(args)}`;
+    `\n  (c(h) = ${c}, AD ${predicted}, |diff| ${Math.abs(c - predicted)}, truncation ≈ ${trunc}, rounding ≈ ${round}, h = ${h})\n${describeArgs(args)}`;
   if (!Number.isFinite(c)) assert.unreachable(`${context()}\n  the function is not finite near this point`);
-  if (trunc > SMOOTH * Math.abs(c) + 2 * delta) {
-    assert.unreachable(`${context()}\n  finite differences are unreliable here (a kink, jump or steep region within ±2h): keep the generator away from it`);
+  if (trunc > SMOOTH * Math.abs(c) + round) {
+    assert.unreachable(`${context()}\n  finite differences are unreliable here (a kink, jump or steep region within ±4h): keep the generator away from it`);
   }
-  const tol = SAFETY * (trunc + 2 * delta);
+  const tol = SAFETY * (trunc + round);
   if (!(Math.abs(c - predicted) <= tol)) assert.unreachable(`${context()}\n  tolerance ${tol}`);
 }
 
