@@ -6,6 +6,7 @@
  *   node --import tsx bench/crossover.ts vector     elementwise maps
  *   node --import tsx bench/crossover.ts reduce     full reductions
  *   node --import tsx bench/crossover.ts gemm       matrix products
+ *   node --import tsx bench/crossover.ts chunk      streaming chunk size of the wasm maps
  *
  * Each line times the variants alternately (same inputs, public API, so dispatch and
  * allocation are included) and prints medians in µs per call, then the smallest size from
@@ -15,10 +16,11 @@
  */
 import { add, exp, matmul, randn, relu, seed, sum, type Tensor } from '../src/index.js';
 import { gemmThreadPool, gemmVariants, setGemmVariant, type GemmVariant } from '../src/backend/cpu/gemm.js';
-import { setElementwiseVariant, setReduceVariant, vectorVariants, type VectorVariant } from '../src/backend/cpu/vector.js';
+import { setElementwiseVariant, setReduceVariant, vectorTuning, vectorVariants, type VectorVariant } from '../src/backend/cpu/vector.js';
+import { runtime } from '../src/backend/cpu/runtime.js';
 import { timeInterleaved } from './harness.js';
 
-type Group = 'vector' | 'reduce' | 'gemm';
+type Group = 'vector' | 'reduce' | 'gemm' | 'chunk';
 
 function report(title: string, variants: string[], rows: { label: string; size: number; us: number[] }[]): void {
   console.log(`\n${title}`);
@@ -38,8 +40,10 @@ function report(title: string, variants: string[], rows: { label: string; size: 
   }
 }
 
-function vectorGroup(name: string, f: (x: Tensor, y: Tensor) => Tensor, dtype: 'float32' | 'float64', set: (v: VectorVariant) => void): void {
-  const variants = vectorVariants();
+function vectorGroup(
+  name: string, f: (x: Tensor, y: Tensor) => Tensor, dtype: 'float32' | 'float64', set: (v: VectorVariant) => void,
+  variants: VectorVariant[] = vectorVariants(),
+): void {
   const rows = [];
   for (let p = 4; p <= 20; p += 2) {
     const n = 2 ** p;
@@ -70,6 +74,23 @@ function gemmGroup(): void {
 
 const want = (g: Group): boolean => process.argv.length <= 2 || process.argv.slice(2).includes(g);
 
+function chunkGroup(): void {
+  const chunks = [1024, 2048, 4096, 8192, 16384, 32768, 65536];
+  setElementwiseVariant('wasm');
+  for (const [name, f] of [['exp(x)', exp], ['x + y', add]] as const) {
+    for (const p of [16, 20]) {
+      seed(p);
+      const x = randn([2 ** p], { dtype: 'float32' }), y = randn([2 ** p], { dtype: 'float32' });
+      const runs = chunks.map((c) => () => { vectorTuning.chunk = c; return (f as (a: Tensor, b: Tensor) => Tensor)(x, y).data; });
+      const us = timeInterleaved(runs, { budgetMs: 1500 }).map((ms) => ms * 1e3);
+      console.log(`${name} 2^${p} f32, µs by chunk: ${chunks.map((c, i) => `${c}: ${us[i]!.toFixed(0)}`).join(', ')}`);
+    }
+  }
+  vectorTuning.chunk = 8192;
+  setElementwiseVariant('auto');
+}
+
+runtime()?.pool()?.waitReady();
 if (want('vector')) {
   const setMap = (v: VectorVariant) => setElementwiseVariant(v);
   vectorGroup('exp(x)', (x) => exp(x), 'float32', setMap);
@@ -80,7 +101,8 @@ if (want('vector')) {
 }
 if (want('reduce')) {
   const setRed = (v: VectorVariant) => setReduceVariant(v);
-  vectorGroup('sum(x)', (x) => sum(x), 'float32', setRed);
-  vectorGroup('sum(x)', (x) => sum(x), 'float64', setRed);
+  vectorGroup('sum(x)', (x) => sum(x), 'float32', setRed, ['js', 'wasm']);
+  vectorGroup('sum(x)', (x) => sum(x), 'float64', setRed, ['js', 'wasm']);
 }
 if (want('gemm')) gemmGroup();
+if (want('chunk')) chunkGroup();

@@ -16,11 +16,16 @@ import {
   getElementwiseVariant, setElementwiseVariant, simdOps, vectorTuning, vectorVariants, type VectorVariant,
 } from '../../../src/backend/cpu/vector.js';
 import { Tensor } from '../../../src/tensor/tensor.js';
+import { runtime } from '../../../src/backend/cpu/runtime.js';
 import type { BinaryOp, CompareOp, UnaryOp } from '../../../src/ops/primitive.js';
 
 type DT = 'float32' | 'float64';
 const DTYPES: DT[] = ['float32', 'float64'];
 const FAST = vectorVariants().filter((v) => v !== 'js');
+// let the workers start, so the threaded variant really splits work
+const pool = runtime()?.pool() ?? null;
+pool?.waitReady();
+const workerJobs = (): number => (pool ? pool.jobCounts().reduce((x, y) => x + y, 0) : 0);
 
 /** Values that stress every branch of the kernels (exp's reduction ranges and special lanes included). */
 const EDGES = [
@@ -135,6 +140,14 @@ for (const dt of DTYPES) {
     }
   });
 }
+
+test('the threaded variant hands slices to the workers', () => {
+  if (!FAST.includes('threaded')) return;
+  const x = view(new Float64Array(4096).map((_, i) => i / 100 - 20), 0, [4096]);
+  const before = workerJobs();
+  assertSame(withVariant('threaded', () => unary('exp', x)), withVariant('js', () => unary('exp', x)), 'threaded exp');
+  assert.ok(workerJobs() > before, 'a worker ran part of the map');
+});
 
 test('mixed dtypes and strided operands fall back to the loops and still agree', () => {
   const a = new Float32Array(3000).map((_, i) => Math.sin(i));

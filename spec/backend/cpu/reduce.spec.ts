@@ -82,7 +82,7 @@ function check(op: string, dt: DT, got: Tensor, want: Tensor, abs: number[], col
 }
 
 test('setReduceVariant rejects unknown variants', () => {
-  assert.throws(() => setReduceVariant('threaded' as VectorVariant), /not available/);
+  assert.throws(() => setReduceVariant('gpu' as VectorVariant), /not available/);
   assert.is(getReduceVariant(), 'auto');
 });
 

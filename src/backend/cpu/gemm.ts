@@ -1,6 +1,7 @@
 import type { FloatArray } from '../../tensor/dtype.js';
 import { ARENA_LIMIT_BYTES, WasmGemmEngine } from './wasm/gemm-kernel.js';
-import { createThreadPool, threadsSupported, type ThreadPool } from './threads.js';
+import { runtime } from './runtime.js';
+import type { ThreadPool } from './threads.js';
 
 /**
  * Implementations of {@link gemm}:
@@ -12,33 +13,24 @@ export type GemmVariant = 'js' | 'wasm' | 'threaded';
 
 /*
  * Size thresholds, in multiply-adds (m·n·k). Measured on the 2-core dev box with
- *   node --import tsx bench/gemm.ts --crossover
- * which times each variant on square and skinny shapes. JS beats wasm only while the
+ *   node --import tsx bench/crossover.ts gemm
+ * which times each variant on square shapes. JS beats wasm only while the
  * copy-in/packing overhead dominates (below ~16³); threads pay ~20–60 µs of wake-up
  * and duplicate packing, which amortizes from about 96³.
  */
 const WASM_MIN_MACS = 16 * 16 * 16;
 const THREADED_MIN_MACS = 96 * 96 * 96;
 
-let engine: WasmGemmEngine | null | undefined;
-let pool: ThreadPool | null | undefined;
 let forced: GemmVariant | 'auto' = 'auto';
 
-/** The wasm engine (shared memory when threads are possible), created on first use; null if wasm SIMD is missing. */
+/** The wasm engine (on the runtime's memory, shared when threads are possible); null if wasm SIMD is missing. */
 function getEngine(): WasmGemmEngine | null {
-  if (engine === undefined) {
-    engine = (threadsSupported() ? WasmGemmEngine.create(true) : null) ?? WasmGemmEngine.create(false);
-  }
-  return engine;
+  return runtime()?.engine ?? null;
 }
 
-/** The worker pool, started (in the background) with the engine; null when unavailable. */
+/** The worker pool, started (in the background) on first use; null when unavailable. */
 function getPool(): ThreadPool | null {
-  if (pool === undefined) {
-    const e = getEngine();
-    pool = e ? createThreadPool(e) : null;
-  }
-  return pool;
+  return runtime()?.pool() ?? null;
 }
 
 /** Variants that can run in this runtime, cheapest first. */

@@ -1,23 +1,27 @@
 /**
- * A tiny synchronous thread pool for the wasm gemm: `worker_threads` workers that share
- * the engine's WebAssembly.Memory and compiled modules, driven through control words in
- * that memory with `Atomics` (no message passing on the hot path, so a call stays
+ * A tiny synchronous thread pool for the WebAssembly kernels: `worker_threads` workers that
+ * share the runtime's WebAssembly.Memory and compiled modules, driven through control words
+ * in that memory with `Atomics` (no message passing on the hot path, so a call stays
  * synchronous: the calling thread runs its own share, then blocks in `Atomics.wait`).
  *
+ * A job names an entry of the pool's job table (an export of one of the modules: the gemm
+ * drivers, the elementwise maps, …) and its i32 arguments; each worker instantiates every
+ * module on the shared memory at start-up and calls the entry.
+ *
  * Where `worker_threads`, SharedArrayBuffer or a blocking `Atomics.wait` on the calling
- * thread are missing (a browser main thread, say), {@link getThreadPool} returns null and
+ * thread are missing (a browser main thread, say), {@link createThreadPool} returns null and
  * callers run single-threaded.
  *
  * @module
  */
-import { CONTROL_BYTES, JOB_ARGS, type GemmJob, type WasmGemmEngine } from './wasm/gemm-kernel.js';
+import { CONTROL_BYTES, JOB_ARGS, type WasmJob } from './wasm/gemm-kernel.js';
 
 /** Int32 words per worker slot (128 bytes: the slots never share a cache line). */
 const SLOT = 32;
 /** First slot starts after a few global words. */
 const SLOT0 = 16;
 /** Slot layout (offsets in int32 words). */
-const REQ = 0, DONE = 1, DTYPE = 2, ARGS = 3, READY = ARGS + JOB_ARGS, ERROR = READY + 1, COUNT = ERROR + 1;
+const REQ = 0, DONE = 1, FN = 2, ARGS = 3, READY = ARGS + JOB_ARGS, ERROR = READY + 1, COUNT = ERROR + 1;
 const MAX_WORKERS = Math.floor((CONTROL_BYTES / 4 - SLOT0) / SLOT);
 /**
  * Polls before blocking: waking a futex-blocked thread costs tens of microseconds, so a
@@ -30,15 +34,16 @@ const CALLER_SPINS = 2000;
 /**
  * Worker body, evaluated as a CommonJS script (`eval: true`) so it works the same from
  * src/ under tsx and from dist/. It instantiates the shared modules on the shared memory,
- * flags itself ready, then serves jobs posted to its slot.
+ * resolves the job table, flags itself ready, then serves jobs posted to its slot.
  */
 const WORKER_SOURCE = `
 'use strict';
 const { workerData } = require('node:worker_threads');
-const { modules, memory, base } = workerData;
-const fns = modules.map((m) => new WebAssembly.Instance(m, { env: { memory } }).exports.gemm);
+const { modules, memory, base, table } = workerData;
+const inst = modules.map((m) => new WebAssembly.Instance(m, { env: { memory } }).exports);
+const fns = table.map(([m, name]) => inst[m][name]);
 const ctl = new Int32Array(memory.buffer, 0, ${CONTROL_BYTES / 4});
-const REQ = base + ${REQ}, DONE = base + ${DONE}, DTYPE = base + ${DTYPE}, A = base + ${ARGS};
+const REQ = base + ${REQ}, DONE = base + ${DONE}, FN = base + ${FN}, A = base + ${ARGS};
 Atomics.store(ctl, base + ${READY}, 1);
 let seen = Atomics.load(ctl, REQ);
 for (;;) {
@@ -48,7 +53,7 @@ for (;;) {
   }
   seen = Atomics.load(ctl, REQ);
   try {
-    fns[ctl[DTYPE]](ctl[A], ctl[A + 1], ctl[A + 2], ctl[A + 3], ctl[A + 4], ctl[A + 5], ctl[A + 6], ctl[A + 7],
+    fns[ctl[FN]](ctl[A], ctl[A + 1], ctl[A + 2], ctl[A + 3], ctl[A + 4], ctl[A + 5], ctl[A + 6], ctl[A + 7],
       ctl[A + 8], ctl[A + 9], ctl[A + 10], ctl[A + 11], ctl[A + 12], ctl[A + 13], ctl[A + 14], ctl[A + 15],
       ctl[A + 16], ctl[A + 17]);
   } catch {
@@ -59,6 +64,16 @@ for (;;) {
   Atomics.notify(ctl, DONE);
 }
 `;
+
+/** What a pool runs: modules instantiated on one shared memory, and the job table over their exports. */
+export interface PoolSpec {
+  memory: WebAssembly.Memory;
+  modules: readonly WebAssembly.Module[];
+  /** Job table: entry i is export `name` of module `m`. */
+  table: readonly (readonly [m: number, name: string])[];
+  /** The same entries instantiated on the calling thread (for the caller's share and re-runs). */
+  local: readonly ((...args: number[]) => unknown)[];
+}
 
 interface WorkerLike {
   unref(): void;
@@ -95,20 +110,20 @@ export function hardwareThreads(): number {
   return nodeRuntime?.cores ?? 1;
 }
 
-/** Pool of workers bound to one engine. */
+/** Pool of workers bound to one shared memory and job table. */
 export class ThreadPool {
   private readonly ctl: Int32Array;
   private readonly workers: WorkerLike[] = [];
   private readonly dead: boolean[] = [];
 
-  constructor(private readonly engine: WasmGemmEngine, size: number, Worker: WorkerCtor) {
-    this.ctl = new Int32Array(engine.memory.buffer, 0, CONTROL_BYTES / 4);
+  constructor(private readonly spec: PoolSpec, size: number, Worker: WorkerCtor) {
+    this.ctl = new Int32Array(spec.memory.buffer, 0, CONTROL_BYTES / 4);
     for (let w = 0; w < size; w++) {
       const base = SLOT0 + w * SLOT;
       this.ctl.fill(0, base, base + SLOT);
       const worker = new Worker(WORKER_SOURCE, {
         eval: true,
-        workerData: { modules: engine.modules, memory: engine.memory, base },
+        workerData: { modules: spec.modules, memory: spec.memory, base, table: spec.table },
       });
       worker.unref(); // idle workers must not keep the process alive
       this.dead.push(false);
@@ -165,10 +180,10 @@ export class ThreadPool {
    * Run all jobs: jobs 1.. go to ready workers, job 0 and any job no worker could take
    * run here; returns when all are done. A job whose worker reported an error is re-run here.
    */
-  run(jobs: GemmJob[]): void {
+  run(jobs: WasmJob[]): void {
     const ctl = this.ctl;
-    const posted: { base: number; seq: number; job: GemmJob }[] = [];
-    const local: GemmJob[] = [jobs[0]!];
+    const posted: { base: number; seq: number; job: WasmJob }[] = [];
+    const local: WasmJob[] = [jobs[0]!];
     let w = 0;
     for (let j = 1; j < jobs.length; j++) {
       while (w < this.workers.length && !this.isReady(w)) w++;
@@ -179,14 +194,14 @@ export class ThreadPool {
       const base = SLOT0 + w * SLOT;
       const job = jobs[j]!;
       ctl.set(job.args, base + ARGS);
-      ctl[base + DTYPE] = job.dtype;
+      ctl[base + FN] = job.fn;
       const seq = (Atomics.load(ctl, base + REQ) + 1) | 0;
       Atomics.store(ctl, base + REQ, seq); // publishes the arguments written above
       Atomics.notify(ctl, base + REQ);
       posted.push({ base, seq, job });
       w++;
     }
-    for (const job of local) this.engine.run(job);
+    for (const job of local) this.runLocal(job);
     for (const p of posted) {
       let spins = 0;
       for (;;) {
@@ -196,9 +211,15 @@ export class ThreadPool {
       }
       if (Atomics.load(ctl, p.base + ERROR) !== 0) {
         Atomics.store(ctl, p.base + ERROR, 0);
-        this.engine.run(p.job);
+        this.runLocal(p.job);
       }
     }
+  }
+
+  /** Run a job on the calling thread. */
+  runLocal(job: WasmJob): void {
+    const a = job.args;
+    this.spec.local[job.fn]!(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!, a[7]!, a[8]!, a[9]!, a[10]!, a[11]!, a[12]!, a[13]!, a[14]!, a[15]!, a[16]!, a[17]!);
   }
 
   /** Stop all workers (tests; normal processes can simply exit since workers are unref'd). */
@@ -209,14 +230,14 @@ export class ThreadPool {
 }
 
 /**
- * A pool of `threads - 1` workers for a shared-memory engine, or null where threads are
- * unsupported or `threads` < 2. Workers start in the background; until they report ready
- * their share runs on the calling thread.
+ * A pool of `threads - 1` workers for modules on a shared memory, or null where threads are
+ * unsupported, the memory is not shared, or `threads` < 2. Workers start in the background;
+ * until they report ready their share runs on the calling thread.
  */
-export function createThreadPool(engine: WasmGemmEngine, threads = hardwareThreads()): ThreadPool | null {
-  if (!nodeRuntime || !engine.shared || threads < 2) return null;
+export function createThreadPool(spec: PoolSpec, threads = hardwareThreads()): ThreadPool | null {
+  if (!nodeRuntime || !(spec.memory.buffer instanceof SharedArrayBuffer) || threads < 2) return null;
   try {
-    return new ThreadPool(engine, Math.min(threads - 1, MAX_WORKERS), nodeRuntime.Worker);
+    return new ThreadPool(spec, Math.min(threads - 1, MAX_WORKERS), nodeRuntime.Worker);
   } catch {
     return null;
   }

@@ -13,6 +13,8 @@
  * @module
  */
 import type { FloatArray } from '../../tensor/dtype.js';
+import { runtime } from './runtime.js';
+import { CONTROL_BYTES, type WasmJob } from './wasm/gemm-kernel.js';
 import {
   type BinaryExport, type Mode, type ReduceExport, SIMD_BINARY, SIMD_REDUCE, SIMD_UNARY, type SimdBinaryOp,
   type SimdReduceOp, type SimdUnaryOp, type UnaryExport, type VecDType, buildElementwiseModule, dtSuffix,
@@ -21,9 +23,10 @@ import {
 /**
  * Implementations of elementwise maps and of full reductions:
  * - `'js'`: typed-array loops (always available),
- * - `'wasm'`: WebAssembly SIMD on the calling thread, streamed through a scratch chunk.
+ * - `'wasm'`: WebAssembly SIMD on the calling thread, streamed through a scratch chunk,
+ * - `'threaded'`: the same kernels on slices run by the worker pool (maps only; Node).
  */
-export type VectorVariant = 'js' | 'wasm';
+export type VectorVariant = 'js' | 'wasm' | 'threaded';
 
 /*
  * Thresholds (elements) from which the wasm kernels beat the JavaScript loops, measured on
@@ -40,6 +43,8 @@ const MIN_ELEMENTS = {
   arithmetic: 256,
   /** sum, max, min over all elements. */
   reduce: 256,
+  /** exp, sigmoid on the worker pool (staging the whole operand in shared memory). */
+  threaded: 1 << 15,
 };
 
 /** Largest chunk the scratch area holds (elements). */
@@ -167,9 +172,11 @@ function dtypeOfArray(a: FloatArray): VecDType {
   return a instanceof Float32Array ? 'float32' : 'float64';
 }
 
-/** Variants that can run here. */
+/** Variants that can run here (`'threaded'` only where the worker pool can start). */
 export function vectorVariants(): VectorVariant[] {
-  return getEngine() ? ['js', 'wasm'] : ['js'];
+  if (!getEngine()) return ['js'];
+  const rt = runtime();
+  return rt?.has('ew') && rt.pool() ? ['js', 'wasm', 'threaded'] : ['js', 'wasm'];
 }
 
 /**
@@ -187,7 +194,11 @@ export function getElementwiseVariant(): VectorVariant | 'auto' {
   return forcedMap;
 }
 
-/** Force one implementation of full reductions (sum, max, min over all elements), or `'auto'`. */
+/**
+ * Force one implementation of full reductions (sum, max, min over all elements), or `'auto'`.
+ * Reductions have no threaded kernel (copying the operand in costs more than the sum):
+ * `'threaded'` runs the wasm kernel on the calling thread.
+ */
 export function setReduceVariant(v: VectorVariant | 'auto'): void {
   if (v !== 'auto' && !vectorVariants().includes(v)) throw new RangeError(`reduce variant '${v}' is not available here`);
   forcedReduce = v;
@@ -198,10 +209,12 @@ export function getReduceVariant(): VectorVariant | 'auto' {
   return forcedReduce;
 }
 
-function mapWanted(op: string, n: number): boolean {
-  if (forcedMap === 'js') return false;
-  if (forcedMap === 'wasm') return true;
-  return n >= (TRANSCENDENTAL.has(op) ? MIN_ELEMENTS.transcendental : MIN_ELEMENTS.arithmetic);
+/** Which implementation a map of `n` elements gets. */
+function mapVariant(op: string, n: number): VectorVariant {
+  if (forcedMap !== 'auto') return forcedMap;
+  const heavy = TRANSCENDENTAL.has(op);
+  if (n < (heavy ? MIN_ELEMENTS.transcendental : MIN_ELEMENTS.arithmetic)) return 'js';
+  return heavy && n >= MIN_ELEMENTS.threaded ? 'threaded' : 'wasm';
 }
 
 /**
@@ -209,12 +222,14 @@ function mapWanted(op: string, n: number): boolean {
  * `x` and `o` have the same dtype. Returns false when the caller should run its JavaScript loop.
  */
 export function tryUnary(op: string, x: FloatArray, xOff: number, o: FloatArray, oOff: number, n: number): boolean {
-  if (!mapWanted(op, n)) return false;
+  const v = mapVariant(op, n);
+  if (v === 'js') return false;
   const eng = getEngine();
   const dt = dtypeOfArray(o);
   if (!eng || dtypeOfArray(x) !== dt) return false;
   const fn = eng.unaryFn(op, dt);
   if (!fn) return false;
+  if (v === 'threaded' && threaded(`u_${op}_${dtSuffix(dt)}`, dt, 'u', x, xOff, x, xOff, o, oOff, n)) return true;
   eng.runUnary(fn, dt, x, xOff, o, oOff, n);
   return true;
 }
@@ -227,20 +242,64 @@ export function tryBinary(
   op: string, a: FloatArray, aOff: number, sa: 0 | 1, b: FloatArray, bOff: number, sb: 0 | 1,
   o: FloatArray, oOff: number, n: number,
 ): boolean {
-  if ((sa | sb) === 0 || !mapWanted(op, n)) return false;
+  if ((sa | sb) === 0) return false;
+  const v = mapVariant(op, n);
+  if (v === 'js') return false;
   const eng = getEngine();
   const dt = dtypeOfArray(o);
   if (!eng || dtypeOfArray(a) !== dt || dtypeOfArray(b) !== dt) return false;
   const mode: Mode = sa === 0 ? 'sv' : sb === 0 ? 'vs' : 'vv';
   const fn = eng.binaryFn(op, dt, mode);
   if (!fn) return false;
+  if (v === 'threaded' && threaded(`b_${op}_${dtSuffix(dt)}_${mode}`, dt, mode, a, aOff, b, bOff, o, oOff, n)) return true;
   eng.runBinary(fn, dt, mode, a, aOff, b, bOff, o, oOff, n);
+  return true;
+}
+
+/**
+ * The threaded path: stage the operands whole in the runtime's shared memory, split the
+ * elements into one slice per thread (whole vectors), run the slices on the pool (the
+ * calling thread takes the first), copy the result out. False if the pool is missing.
+ */
+function threaded(
+  name: string, dt: VecDType, mode: Mode | 'u', a: FloatArray, aOff: number, b: FloatArray, bOff: number,
+  o: FloatArray, oOff: number, n: number,
+): boolean {
+  const rt = runtime();
+  const pool = rt?.pool();
+  const fn = rt ? rt.fn('ew', name) : -1;
+  if (!rt || !pool || fn < 0) return false;
+  const e = dt === 'float32' ? 4 : 8;
+  const A = CONTROL_BYTES, span = Math.ceil((n * e + 16) / 64) * 64, B = A + span;
+  const views = rt.engine.reserve(B + span);
+  const v = dt === 'float32' ? views.f32 : views.f64;
+  // the vector operand goes to A (the result is computed in place there), a scalar to B
+  if (mode === 'sv') { v[B / e] = a[aOff]!; v.set(b.subarray(bOff, bOff + n), A / e); }
+  else {
+    v.set(a.subarray(aOff, aOff + n), A / e);
+    if (mode === 'vs') v[B / e] = b[bOff]!;
+    else if (mode === 'vv') v.set(b.subarray(bOff, bOff + n), B / e);
+  }
+  const parts = 1 + pool.readyCount();
+  const slice = Math.ceil(n / parts / 16) * 16;
+  const jobs: WasmJob[] = [];
+  for (let s = 0; s < n; s += slice) {
+    const len = Math.min(slice, n - s), off = s * e;
+    const args = mode === 'u' ? [A + off, A + off, len]
+      : mode === 'vv' ? [A + off, B + off, A + off, len]
+        : mode === 'vs' ? [A + off, B, A + off, len]
+          : [B, A + off, A + off, len];
+    jobs.push({ fn, args: Int32Array.from(args) });
+  }
+  if (jobs.length > 0) pool.run(jobs);
+  o.set(v.subarray(A / e, A / e + n), oOff);
   return true;
 }
 
 /** sum/max/min of x[off..+n] with a SIMD kernel, or undefined when the caller should loop in JavaScript. */
 export function tryReduce(op: string, x: FloatArray, off: number, n: number): number | undefined {
   if (forcedReduce === 'js' || (forcedReduce === 'auto' && n < MIN_ELEMENTS.reduce)) return undefined;
+  // 'threaded' reductions run the wasm kernel here (see setReduceVariant)
   const eng = getEngine();
   if (!eng || !(SIMD_REDUCE as readonly string[]).includes(op)) return undefined;
   const dt = dtypeOfArray(x);

@@ -389,20 +389,27 @@ const BLOCKING: Record<DTypeName, Blocking> = {
 /** Bytes at the start of memory reserved for the thread pool's control words. */
 export const CONTROL_BYTES = 4096;
 /** Memory limit in pages (4 GiB: the whole wasm32 space; only address space is reserved). */
-const MAX_PAGES = 65536;
+export const MAX_PAGES = 65536;
 /** Arena ceiling per call; larger problems are split on the JS side. */
 export const ARENA_LIMIT_BYTES = 1 << 30;
-/** Number of i32 driver arguments in a {@link GemmJob}. */
+/** Most i32 arguments a {@link WasmJob} passes (the gemm driver's 18). */
 export const JOB_ARGS = DRIVER_PARAMS;
 
-/** One driver invocation: dtype index (0 = float32, 1 = float64) and its 18 arguments. */
-export interface GemmJob {
-  dtype: 0 | 1;
+/**
+ * One call of an exported function of a module on the shared memory: `fn` indexes the
+ * runtime's job table (0 = gemm float32, 1 = gemm float64, then the other modules' exports),
+ * `args` are its i32 arguments (at most {@link JOB_ARGS}).
+ */
+export interface WasmJob {
+  fn: number;
   args: Int32Array;
 }
 
+/** A gemm driver call (`fn` 0 = float32, 1 = float64). */
+export type GemmJob = WasmJob;
+
 /** Runs jobs; job 0 may be run by the caller's thread. Must return only when all are done. */
-export type JobRunner = (jobs: GemmJob[]) => void;
+export type JobRunner = (jobs: WasmJob[]) => void;
 
 const align = (x: number, a = 64): number => Math.ceil(x / a) * a;
 
@@ -445,7 +452,8 @@ export class WasmGemmEngine {
     readonly shared: boolean,
     /** Compiled modules, index 0 = float32, 1 = float64; transferable to workers. */
     readonly modules: readonly [WebAssembly.Module, WebAssembly.Module],
-    private readonly fns: readonly [GemmExport, GemmExport],
+    /** The two drivers on the calling thread (float32, float64). */
+    readonly fns: readonly [GemmExport, GemmExport],
   ) {}
 
   /** Compile both modules; null if the engine lacks SIMD (or shared memory when `shared`). */
@@ -464,10 +472,19 @@ export class WasmGemmEngine {
     }
   }
 
-  /** Run one job on the calling thread. */
+  /** Run one gemm job (fn 0 or 1) on the calling thread. */
   run(job: GemmJob): void {
     const a = job.args;
-    this.fns[job.dtype](a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!, a[7]!, a[8]!, a[9]!, a[10]!, a[11]!, a[12]!, a[13]!, a[14]!, a[15]!, a[16]!, a[17]!);
+    this.fns[job.fn as 0 | 1](a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!, a[7]!, a[8]!, a[9]!, a[10]!, a[11]!, a[12]!, a[13]!, a[14]!, a[15]!, a[16]!, a[17]!);
+  }
+
+  /**
+   * Make the memory at least `bytes` long (the arena above {@link CONTROL_BYTES} is scratch
+   * for the call in progress, whichever kernel makes it) and return fresh views of it.
+   */
+  reserve(bytes: number): { f32: Float32Array; f64: Float64Array } {
+    this.ensure(bytes);
+    return { f32: this.f32view, f64: this.f64view };
   }
 
   private ensure(bytes: number): void {
@@ -566,7 +583,7 @@ export class WasmGemmEngine {
         cPtr + (alongN ? start * e : start * n * e), n * e, accumulate ? 1 : 0,
         w + tileBytes, w + tileBytes + aPackBytes, w, bl.kc, bl.mc, bl.nc,
       ]);
-      jobs.push({ dtype: dt, args });
+      jobs.push({ fn: dt, args });
     }
     if (runner && jobs.length > 1) runner(jobs);
     else for (const j of jobs) this.run(j);
