@@ -12,6 +12,7 @@ import { matmul, tensor, type Tensor } from '../../src/index.js';
 import { gemm, gemmThreadPool, gemmVariants, getGemmVariant, setGemmVariant, type GemmVariant } from '../../src/backend/cpu/gemm.js';
 import { conv2d as convKernel, conv2dBackwardFilter, conv2dBackwardInput, conv2dOutputShape, convTuning, type Conv2dParams, type Shape4 } from '../../src/backend/cpu/conv.js';
 import { getBackend, setBackend, setDeviceBackend, type Backend } from '../../src/backend/index.js';
+import * as vector from '../../src/backend/cpu/vector.js';
 import { gpuBackend } from '../../src/backend/gpu/index.js';
 import { arbBroadcastShapes, arbTensorCase, seededValues, type TensorCase } from '../_helpers/arbitraries.js';
 import { EPS, TINY, assertValues, broadcastIndex, sizeOf, unravel } from '../_helpers/reference.js';
@@ -363,14 +364,6 @@ test("gpu.js backend under 'auto': large float32 products go to the device, resu
 
 // ---------------------------------------------------------------- elementwise and reduction variants
 
-/** The SIMD elementwise/reduction kernels' switches, where that module exists (loaded by a computed path). */
-interface VectorSwitches {
-  vectorVariants(): string[];
-  setElementwiseVariant(v: string): void;
-  setReduceVariant(v: string): void;
-}
-const VECTOR_MODULE = '../../src/backend/cpu/vector.js';
-const vector = (await import(VECTOR_MODULE).catch(() => null)) as VectorSwitches | null;
 
 const UNARY_REF: [string, (x: number) => number][] = [
   ['neg', (x) => -x], ['exp', Math.exp], ['expm1', Math.expm1], ['log', Math.log], ['log1p', Math.log1p], ['sqrt', Math.sqrt],
@@ -391,99 +384,96 @@ const f32Tol = (e: ArrayLike<number>) => (i: number) => 8 * EPS.float32 * Math.m
 /** Sizes around the kernels' thresholds (64, 256 elements) and their SIMD lane/chunk tails. */
 const arbLength = fc.oneof(fc.integer({ min: 0, max: 8 }), fc.constantFrom(63, 64, 65, 255, 256, 257, 1023, 4099), fc.integer({ min: 9, max: 3000 }));
 
-if (vector) {
-  const vs = vector;
-  test('elementwise maps and full reductions: parity across their variants (js, wasm) within float32 tolerance', () => {
-    const arb = fc.record({ n: arbLength, dtype: fc.constantFrom<DT>('float32', 'float64'), seed: fc.integer(), special: fc.boolean(), scalar: fc.constantFrom('none', 'left', 'right') });
-    const make = (n: number, seed: number, dtype: DT, special: boolean) => {
-      const v = seededValues(n, seed, dtype).map((x) => x * 6);
-      if (special && n > 0) [NaN, Infinity, -Infinity, -0, 0].forEach((s, i) => { v[(seed >>> 0) % n + i < n ? ((seed >>> 0) % n) + i : i % n] = s; });
-      return v;
-    };
-    try {
-      for (const v of vs.vectorVariants()) {
-        vs.setElementwiseVariant(v);
-        vs.setReduceVariant(v);
-        fc.assert(fc.property(arb, ({ n, dtype, seed, special, scalar }) => {
-          const xv = make(n, seed, dtype, special), yv = make(n, seed ^ 5, dtype, special).map((y) => (y === 0 ? 0.5 : y));
-          const x = tensor(xv), y = tensor(yv);
-          for (const [name, ref] of UNARY_REF) {
-            const e = Array.from(xv, ref);
-            const r = (F as unknown as Record<string, (t: Tensor) => Tensor>)[name](x);
-            assert.is(r.dtype, dtype);
-            assertValues(r.data, e, f32Tol(e), `${v} ${name} ${dtype} n=${n}`);
-          }
-          const other = scalar === 'none' ? y : tensor(yv.slice(0, 1).length ? [yv[0]] : [1.5], { dtype });
-          const ov = scalar === 'none' ? yv : other.data;
-          for (const [name, ref] of BINARY_REF) {
-            const [a, b] = scalar === 'left' ? [other, x] : [x, other];
-            const e = Array.from(xv, (xx, i) => (scalar === 'left' ? ref(ov[0], xx) : ref(xx, scalar === 'none' ? ov[i] : ov[0])));
-            const r = (F as unknown as Record<string, (p: Tensor, q: Tensor) => Tensor>)[name](a, b);
-            assertValues(r.data, e, f32Tol(e), `${v} ${name} ${dtype} n=${n} scalar ${scalar}`);
-          }
-          let s = 0, mag = 0, mx = -Infinity, mn = Infinity, nan = false;
-          for (const u of xv) { s += u; mag += Math.abs(u); if (u !== u) nan = true; if (u > mx) mx = u; if (u < mn) mn = u; }
-          const sumTol = (n + 2) * EPS.float32 * mag;
-          assertValues([F.sum(x).item()], [s], sumTol, `${v} sum n=${n}`);
-          if (n > 0) {
-            assertValues([F.max(x).item()], [nan ? NaN : mx], 0, `${v} max n=${n}`);
-            assertValues([F.min(x).item()], [nan ? NaN : mn], 0, `${v} min n=${n}`);
-          }
-        }), { numRuns: 40 });
-      }
-    } finally {
-      vs.setElementwiseVariant('auto');
-      vs.setReduceVariant('auto');
+test('elementwise maps and full reductions: parity across their variants (js, wasm, threaded) within float32 tolerance', () => {
+  const arb = fc.record({ n: arbLength, dtype: fc.constantFrom<DT>('float32', 'float64'), seed: fc.integer(), special: fc.boolean(), scalar: fc.constantFrom('none', 'left', 'right') });
+  const make = (n: number, seed: number, dtype: DT, special: boolean) => {
+    const v = seededValues(n, seed, dtype).map((x) => x * 6);
+    if (special && n > 0) [NaN, Infinity, -Infinity, -0, 0].forEach((s, i) => { v[(seed >>> 0) % n + i < n ? ((seed >>> 0) % n) + i : i % n] = s; });
+    return v;
+  };
+  try {
+    for (const v of vector.vectorVariants()) {
+      vector.setElementwiseVariant(v);
+      vector.setReduceVariant(v);
+      fc.assert(fc.property(arb, ({ n, dtype, seed, special, scalar }) => {
+        const xv = make(n, seed, dtype, special), yv = make(n, seed ^ 5, dtype, special).map((y) => (y === 0 ? 0.5 : y));
+        const x = tensor(xv), y = tensor(yv);
+        for (const [name, ref] of UNARY_REF) {
+          const e = Array.from(xv, ref);
+          const r = (F as unknown as Record<string, (t: Tensor) => Tensor>)[name](x);
+          assert.is(r.dtype, dtype);
+          assertValues(r.data, e, f32Tol(e), `${v} ${name} ${dtype} n=${n}`);
+        }
+        const other = scalar === 'none' ? y : tensor(yv.slice(0, 1).length ? [yv[0]] : [1.5], { dtype });
+        const ov = scalar === 'none' ? yv : other.data;
+        for (const [name, ref] of BINARY_REF) {
+          const [a, b] = scalar === 'left' ? [other, x] : [x, other];
+          const e = Array.from(xv, (xx, i) => (scalar === 'left' ? ref(ov[0], xx) : ref(xx, scalar === 'none' ? ov[i] : ov[0])));
+          const r = (F as unknown as Record<string, (p: Tensor, q: Tensor) => Tensor>)[name](a, b);
+          assertValues(r.data, e, f32Tol(e), `${v} ${name} ${dtype} n=${n} scalar ${scalar}`);
+        }
+        let s = 0, mag = 0, mx = -Infinity, mn = Infinity, nan = false;
+        for (const u of xv) { s += u; mag += Math.abs(u); if (u !== u) nan = true; if (u > mx) mx = u; if (u < mn) mn = u; }
+        const sumTol = (n + 2) * EPS.float32 * mag;
+        assertValues([F.sum(x).item()], [s], sumTol, `${v} sum n=${n}`);
+        if (n > 0) {
+          assertValues([F.max(x).item()], [nan ? NaN : mx], 0, `${v} max n=${n}`);
+          assertValues([F.min(x).item()], [nan ? NaN : mn], 0, `${v} min n=${n}`);
+        }
+      }), { numRuns: 40 });
     }
-  });
+  } finally {
+    vector.setElementwiseVariant('auto');
+    vector.setReduceVariant('auto');
+  }
+});
 
-  test('elementwise variants on broadcast rows and strided views with long rows, and reductions along axes', () => {
-    const arb = fc.record({
-      r: fc.integer({ min: 1, max: 4 }), n: arbLength, dtype: fc.constantFrom<DT>('float32', 'float64'), seed: fc.integer(),
-      form: fc.constantFrom('row', 'column', 'scalar', 'transposed'),
-    });
-    try {
-      for (const v of vs.vectorVariants()) {
-        vs.setElementwiseVariant(v);
-        vs.setReduceVariant(v);
-        fc.assert(fc.property(arb, ({ r, n, dtype, seed, form }) => {
-          const av = seededValues(r * n, seed, dtype), a = tensor(av, { shape: [r, n] });
-          // b broadcast against a: a row [n], a column [r, 1], a scalar [1], or a transposed [n, r] view
-          const bShape = form === 'row' ? [n] : form === 'column' ? [r, 1] : form === 'scalar' ? [1] : [n, r];
-          const bv = seededValues(sizeOf(bShape), seed ^ 3, dtype);
-          const b = form === 'transposed' ? F.transpose(tensor(bv, { shape: bShape })) : tensor(bv, { shape: bShape });
-          const bAt = (i: number, j: number) => (form === 'row' ? bv[j] : form === 'column' ? bv[i] : form === 'scalar' ? bv[0] : bv[j * r + i]);
-          for (const [name, ref] of BINARY_REF) {
-            const e: number[] = [];
-            for (let i = 0; i < r; i++) for (let j = 0; j < n; j++) e.push(ref(av[i * n + j], bAt(i, j)));
-            for (const [p, q, flip] of [[a, b, false], [b, a, true]] as const) {
-              const out = (F as unknown as Record<string, (x: Tensor, y: Tensor) => Tensor>)[name](p, q);
-              const want = flip ? (() => {
-                const f: number[] = [];
-                for (let i = 0; i < r; i++) for (let j = 0; j < n; j++) f.push(ref(bAt(i, j), av[i * n + j]));
-                return f;
-              })() : e;
-              assert.equal([...out.shape], [r, n]);
-              assertValues(out.data, want, f32Tol(want), `${v} ${name} [${r},${n}] ${form}${flip ? ' (flipped)' : ''} ${dtype}`);
-            }
-          }
-          // reductions along each axis of a and of its transpose
-          const rowSums = Array.from({ length: r }, (_, i) => av.slice(i * n, (i + 1) * n).reduce((x, y) => x + y, 0));
-          const rowMag = Array.from({ length: r }, (_, i) => av.slice(i * n, (i + 1) * n).reduce((x, y) => x + Math.abs(y), 0));
-          assertValues(F.sum(a, 1).data, rowSums, (i) => (n + 2) * EPS.float32 * rowMag[i], `${v} sum rows`);
-          assertValues(F.sum(F.transpose(a), 0).data, rowSums, (i) => (n + 2) * EPS.float32 * rowMag[i], `${v} sum of transposed`);
-          if (n > 0) {
-            const rowMax = Array.from({ length: r }, (_, i) => Math.max(...av.slice(i * n, (i + 1) * n)));
-            assertValues(F.max(a, 1).data, rowMax, 0, `${v} max rows`);
-          }
-        }), { numRuns: 30 });
-      }
-    } finally {
-      vs.setElementwiseVariant('auto');
-      vs.setReduceVariant('auto');
-    }
+test('elementwise variants on broadcast rows and strided views with long rows, and reductions along axes', () => {
+  const arb = fc.record({
+    r: fc.integer({ min: 1, max: 4 }), n: arbLength, dtype: fc.constantFrom<DT>('float32', 'float64'), seed: fc.integer(),
+    form: fc.constantFrom('row', 'column', 'scalar', 'transposed'),
   });
-}
+  try {
+    for (const v of vector.vectorVariants()) {
+      vector.setElementwiseVariant(v);
+      vector.setReduceVariant(v);
+      fc.assert(fc.property(arb, ({ r, n, dtype, seed, form }) => {
+        const av = seededValues(r * n, seed, dtype), a = tensor(av, { shape: [r, n] });
+        // b broadcast against a: a row [n], a column [r, 1], a scalar [1], or a transposed [n, r] view
+        const bShape = form === 'row' ? [n] : form === 'column' ? [r, 1] : form === 'scalar' ? [1] : [n, r];
+        const bv = seededValues(sizeOf(bShape), seed ^ 3, dtype);
+        const b = form === 'transposed' ? F.transpose(tensor(bv, { shape: bShape })) : tensor(bv, { shape: bShape });
+        const bAt = (i: number, j: number) => (form === 'row' ? bv[j] : form === 'column' ? bv[i] : form === 'scalar' ? bv[0] : bv[j * r + i]);
+        for (const [name, ref] of BINARY_REF) {
+          const e: number[] = [];
+          for (let i = 0; i < r; i++) for (let j = 0; j < n; j++) e.push(ref(av[i * n + j], bAt(i, j)));
+          for (const [p, q, flip] of [[a, b, false], [b, a, true]] as const) {
+            const out = (F as unknown as Record<string, (x: Tensor, y: Tensor) => Tensor>)[name](p, q);
+            const want = flip ? (() => {
+              const f: number[] = [];
+              for (let i = 0; i < r; i++) for (let j = 0; j < n; j++) f.push(ref(bAt(i, j), av[i * n + j]));
+              return f;
+            })() : e;
+            assert.equal([...out.shape], [r, n]);
+            assertValues(out.data, want, f32Tol(want), `${v} ${name} [${r},${n}] ${form}${flip ? ' (flipped)' : ''} ${dtype}`);
+          }
+        }
+        // reductions along each axis of a and of its transpose
+        const rowSums = Array.from({ length: r }, (_, i) => av.slice(i * n, (i + 1) * n).reduce((x, y) => x + y, 0));
+        const rowMag = Array.from({ length: r }, (_, i) => av.slice(i * n, (i + 1) * n).reduce((x, y) => x + Math.abs(y), 0));
+        assertValues(F.sum(a, 1).data, rowSums, (i) => (n + 2) * EPS.float32 * rowMag[i], `${v} sum rows`);
+        assertValues(F.sum(F.transpose(a), 0).data, rowSums, (i) => (n + 2) * EPS.float32 * rowMag[i], `${v} sum of transposed`);
+        if (n > 0) {
+          const rowMax = Array.from({ length: r }, (_, i) => Math.max(...av.slice(i * n, (i + 1) * n)));
+          assertValues(F.max(a, 1).data, rowMax, 0, `${v} max rows`);
+        }
+      }), { numRuns: 30 });
+    }
+  } finally {
+    vector.setElementwiseVariant('auto');
+    vector.setReduceVariant('auto');
+  }
+});
 
 test('a device backend that cannot start: one warning, everything runs on the CPU, nothing crashes', () => {
   const dead: Backend = {
