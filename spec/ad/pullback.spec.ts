@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import {
   add, cos, exp, gradient, hessian, jacobian, jvp, log, matmul, mul, pow, pullback, sigmoid, sin, sub,
-  sum, tanh, tensor, Tensor, withGradient, div, gt, index, transpose,
+  sum, tanh, tensor, Tensor, withGradient, div, gt, index, transpose, softplus,
 } from '../../src/index.js';
 
 const close = (a: number, b: number, tol = 1e-12) => Math.abs(a - b) <= tol * Math.max(1, Math.abs(b));
@@ -233,6 +233,15 @@ test('cos derivative sign and the composition rule on a random chain', () => {
     // d/dx cos(sin(x)) = −sin(sin x)·cos x
     assertClose(gradient((v: any) => cos(sin(v)), x)[0], -Math.sin(Math.sin(x)) * Math.cos(x), 1e-12);
   }), { numRuns: 30 });
+});
+
+test('softplus is smooth at 0: derivative σ(0) = ½ and second derivative ¼ (no kink conventions leak in)', () => {
+  assert.equal(gradient(softplus, 0), [0.5]);
+  assert.equal(gradient((x: any) => gradient(softplus, x)[0], 0), [0.25]);
+  assert.equal((gradient((x: any) => sum(softplus(x)), tensor([0, -0]))[0] as Tensor).toArray(), [0.5, 0.5]);
+  // large arguments: no overflow in value or derivative
+  assert.equal([softplus(1000), softplus(-1000)], [1000, 0]);
+  assert.equal([gradient(softplus, 1000)[0], gradient(softplus, -1000)[0]], [1, 0]);
 });
 
 test.run();

@@ -138,11 +138,16 @@ export function clamp(x: TensorLike, lo: TensorLike, hi: TensorLike): Tensor | n
   return minimum(maximum(x, lo), hi);
 }
 
-/** log(1 + eˣ), without overflow: relu(x) + log1p(e^−|x|). */
+/**
+ * log(1 + eˣ), without overflow: the x > 0 branch is x + log1p(e⁻ˣ), the other log1p(eˣ).
+ * Written with `where` rather than relu and abs, whose kink conventions would cancel the
+ * derivative at 0 (it must be σ(0) = ½); each branch's exponent is ≤ 0, so neither overflows.
+ */
 export function softplus(x: number): number;
 export function softplus(x: TensorLike): Tensor;
 export function softplus(x: TensorLike): Tensor | number {
-  return add(relu(x), log1p(exp(neg(abs(x)))));
+  const pos = gt(x, 0);
+  return add(where(pos, x, 0), log1p(exp(where(pos, neg(x), x))));
 }
 
 /** The tensor converted to another dtype (the same tensor if it already has it). */

@@ -138,7 +138,8 @@ export function toTensor(x: TensorLike, op: string, like?: DType): Tensor {
       const p = adHooks.arrayParam!(x, like);
       if (p !== undefined) return p;
     }
-    return tensor(x);
+    // integer typed arrays carry no float dtype: like JS numbers, they adopt the operand's
+    return tensor(x, x instanceof Float32Array || x instanceof Float64Array || like === undefined ? {} : { dtype: like });
   }
   if (typeof x === 'object' && x !== null && adHooks.toTensor !== undefined) {
     const t = adHooks.toTensor(x, like);
