@@ -346,9 +346,10 @@ export function checkSecondOrder(f: Fn, args: readonly Arg[], opts: CheckOptions
 
 // ---------------------------------------------------------------- exact and closed-form comparisons
 
-/** |actual − expected| ≤ tol for each value, where tol may depend on the expected value. */
+/** |actual − expected| ≤ tol for each value (actual: number, Tensor, typed array, or an array of them), where tol may depend on the expected value. */
 export function assertClose(actual: unknown, expected: number | ArrayLike<number>, tol: (e: number) => number, what: string): void {
-  const a = Array.isArray(actual) ? actual.flatMap((v) => Array.from(flat(v))) : flat(actual);
+  const a = Array.isArray(actual) ? actual.flatMap((v) => Array.from(flat(v)))
+    : actual instanceof Float64Array || actual instanceof Float32Array ? actual : flat(actual);
   const e = typeof expected === 'number' ? [expected] : Array.from(expected);
   assert.is(a.length, e.length, `${what}: number of values`);
   for (let i = 0; i < e.length; i++) {
