@@ -25,6 +25,14 @@ interface SyncHooks {
   }): unknown;
 }
 
+/**
+ * The runtime is loaded now, before any user module: CommonJS modules reach it through a
+ * global (the library's ESM graph uses top-level await, so `require()` cannot load it), and
+ * ES modules import the same instance by URL.
+ */
+const RUNTIME_KEY = Symbol.for('fluxion.transform.runtime');
+(globalThis as Record<symbol, unknown>)[RUNTIME_KEY] ??= await import(pathToFileURL(RUNTIME_FILE).href);
+
 if (!state.__fluxionRegistered) {
   state.__fluxionRegistered = true;
   const mod = Module as unknown as Partial<SyncHooks> & { register?: (url: string, parent: string, opts: object) => void };

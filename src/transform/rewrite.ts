@@ -221,7 +221,7 @@ class Rewriter {
     if (!this.used) return body;
     const header = (this.options.sourceType === 'module'
       ? `import * as ${this.rt} from ${JSON.stringify(this.options.runtime)};`
-      : `const ${this.rt} = require(${JSON.stringify(this.options.runtime)});`) + this.tempDecl(temps);
+      : `const ${this.rt} = globalThis[Symbol.for("fluxion.transform.runtime")] ?? require(${JSON.stringify(this.options.runtime)});`) + this.tempDecl(temps);
     // Keep a hashbang first.
     if (this.code.startsWith('#!')) {
       const nl = this.code.indexOf('\n');
@@ -312,6 +312,7 @@ class Rewriter {
       if (n.type === 'AssignmentPattern') {
         let cur = n.start;
         for (const c of children(n)) {
+          if (c.start < cur) continue;
           if (c.start > cur) o.push({ a: cur, b: c.start });
           if (c === n.right) this.isolated(c, { ...ctx, temps: null }, o);
           else visit(c, o);
@@ -323,6 +324,7 @@ class Rewriter {
       if (n.type === 'Property' && n.computed) {
         let cur = n.start;
         for (const c of children(n)) {
+          if (c.start < cur) continue;
           if (c.start > cur) o.push({ a: cur, b: c.start });
           if (c === n.key) this.isolated(c, ctx, o);
           else visit(c, o);
@@ -337,6 +339,7 @@ class Rewriter {
       }
       let cur = n.start;
       for (const c of children(n)) {
+        if (c.start < cur) continue;
         if (c.start > cur) o.push({ a: cur, b: c.start });
         visit(c, o);
         cur = c.end;

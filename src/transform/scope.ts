@@ -60,6 +60,8 @@ const FUNCTION_TYPES = new Set(['FunctionDeclaration', 'FunctionExpression', 'Ar
 
 /** Child nodes of `node` in source order. */
 export function children(node: Node): Node[] {
+  // A shorthand property `{ x }` / `{ x = 1 }`: the value covers the key.
+  if (node.type === 'Property' && node.shorthand) return [node.value];
   const out: Node[] = [];
   for (const key in node) {
     if (key === 'type' || key === 'start' || key === 'end' || key === 'loc' || key === 'range') continue;
