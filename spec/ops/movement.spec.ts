@@ -137,6 +137,9 @@ test('broadcastTo follows NumPy’s rules (prepend dims, stretch 1s) and refuses
   assertThrows(() => broadcastTo(ones([2]), [3]), ShapeError, ['broadcastTo', '[2]', '[3]'], 'stretch a non-1');
   assertThrows(() => broadcastTo(ones([1, 2]), [2]), ShapeError, ['broadcastTo', '[1,2]', '[2]'], 'fewer dims');
   assertThrows(() => broadcastTo(ones([2, 3]), [3, 3]), ShapeError, ['broadcastTo', '[2,3]', '[3,3]'], 'leading');
+  assertThrows(() => broadcastTo(ones([1]), [-1]), ShapeError, ['broadcastTo', 'invalid shape', '[-1]'], 'negative target');
+  assertThrows(() => broadcastTo(ones([1]), [2.5]), ShapeError, ['broadcastTo', 'invalid shape', '[2.5]'], 'fractional target');
+  assertThrows(() => broadcastTo(ones([1]), [NaN]), ShapeError, ['broadcastTo', 'invalid shape', '[NaN]'], 'NaN target');
 });
 
 // ---------------------------------------------------------------- slice, index
