@@ -3,7 +3,7 @@ import { bind } from '../backend/index.js';
 import { contiguousData as compactCopy } from '../backend/cpu/movement.js';
 import { type FloatArray, promote } from '../tensor/dtype.js';
 import { type TensorLike, strongDType, toTensor } from '../tensor/convert.js';
-import { ShapeError, broadcastShapes, normalizeAxes, normalizeAxis, sameShape, shapeStr, sizeOf } from '../tensor/shape.js';
+import { ShapeError, broadcastShapes, checkShape, normalizeAxes, normalizeAxis, sameShape, shapeStr, sizeOf } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 
 /** @internal A row-major copy of a tensor's values. */
@@ -91,7 +91,7 @@ export function transpose(x: TensorLike): Tensor {
 /** A view of `x` repeated (with stride 0) to `shape`, by NumPy's broadcasting rules. */
 export function broadcastTo(x: TensorLike, shape: readonly number[]): Tensor {
   const t = toTensor(x, 'broadcastTo');
-  const s = shape.slice();
+  const s = checkShape(shape, 'broadcastTo').slice();
   const b = t.ndim <= s.length ? broadcastShapes('broadcastTo', t.shape, s) : null;
   if (b === null || !sameShape(b, s)) throw new ShapeError(`broadcastTo: cannot broadcast ${shapeStr(t.shape)} to ${shapeStr(shape)}`);
   if (sameShape(t.shape, s)) return t;

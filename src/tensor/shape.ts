@@ -42,7 +42,7 @@ export function checkShape(shape: unknown, op: string): number[] {
   if (!Array.isArray(shape)) throw new TypeError(`${op}: shape must be an array of integers, got ${String(shape)}`);
   for (const d of shape) {
     if (typeof d !== 'number' || !Number.isInteger(d) || d < 0) {
-      throw new ShapeError(`${op}: invalid shape ${JSON.stringify(shape)}: dimensions must be non-negative integers`);
+      throw new ShapeError(`${op}: invalid shape [${shape.map(String).join(',')}]: dimensions must be non-negative integers`);
     }
   }
   return shape as number[];
