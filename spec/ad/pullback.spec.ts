@@ -123,6 +123,11 @@ test('jacobian: shape [...y, ...x]; numbers give numbers', () => {
   assert.equal(JW.toArray(), W.toArray());
 });
 
+test('jacobian of a function returning an array of numbers, with respect to a number array', () => {
+  const J = jacobian((v: any) => [mul(v[0], v[1]), add(v[0], mul(2, v[1]))], [3, 5])[0] as Tensor;
+  assert.equal(J.toArray(), [[5, 3], [1, 2]]);
+});
+
 test('jvp equals the Jacobian times the tangent', () => {
   fc.assert(fc.property(fc.array(fc.double({ min: -2, max: 2, noNaN: true }), { minLength: 3, maxLength: 3 }),
     fc.array(fc.double({ min: -2, max: 2, noNaN: true }), { minLength: 3, maxLength: 3 }), (xs, ts) => {

@@ -159,14 +159,10 @@ export function jacobian(f: (...args: any[]) => unknown, ...args: unknown[]): an
   const scalarOut = typeof y === 'number' || y instanceof TrackedNumber;
   const rows: unknown[][] = [];
   for (let i = 0; i < yt.size; i++) {
-    let seed: unknown;
-    if (scalarOut) seed = 1;
-    else {
-      const d = new (yt.dtype === 'float32' ? Float32Array : Float64Array)(yt.size);
-      d[i] = 1;
-      seed = Array.isArray(y) ? Array.from(d) : fromData(d, yt.shape);
-      if (Array.isArray(y) && yt.ndim > 1) seed = fromData(d, yt.shape).toArray();
-    }
+    // a one-hot cotangent shaped like the output (nested arrays for an array output)
+    const d = new (yt.dtype === 'float32' ? Float32Array : Float64Array)(yt.size);
+    d[i] = 1;
+    const seed = scalarOut ? 1 : Array.isArray(y) ? fromData(d, yt.shape).toArray() : fromData(d, yt.shape);
     rows.push(back(seed));
   }
   return args.map((a, j) => {
