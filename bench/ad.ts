@@ -39,7 +39,7 @@ import {
   add, exp, gradient, logSoftmax, matmul, mul, oneHot, params, pow, randn, relu, seed, sin, sum, tensor, zeros,
   type Tensor,
 } from '../src/index.js';
-import { gemmThreadPool } from '../src/backend/cpu/gemm.js';
+import * as gemmMod from '../src/backend/cpu/gemm.js';
 import { type Filter, type Row, describeMachine, makeFilter, tf, useBackend } from './harness.js';
 
 const SECTION = 'autodiff';
@@ -402,12 +402,21 @@ async function mlp(out: AdLine[], rows: Row[]): Promise<string | undefined> {
     return { fwd, grad, value: () => fwd() as number, done: () => tf.dispose([tx, ty, ...Object.values(vars)]) };
   };
 
+  // the same two calls with fluxion's gemm forced onto the calling thread (TF.js wasm is single-threaded too)
+  const oneThread = typeof gemmMod.setGemmVariant === 'function' && gemmMod.gemmVariants().includes('wasm');
+  const single = (run: Run): Run => () => {
+    const prev = gemmMod.getGemmVariant();
+    gemmMod.setGemmVariant('wasm');
+    try { return run(); } finally { gemmMod.setGemmVariant(prev); }
+  };
+
   await useBackend('wasm');
   const w = tfSetup();
   // sanity: both libraries compute the same loss on the same weights (printed if not)
   const lf = loss(model, x, y).item(), lt = w.value();
   const mismatch = Math.abs(lf - lt) > 1e-3 * Math.max(1, Math.abs(lf)) ? `warning: MLP loss differs: fluxion ${lf}, TF.js ${lt}` : undefined;
-  const [sF, sI, sE, sWF, sWG] = timeAlternating([fxFwd, fxImplicit, fxExplicit, w.fwd, w.grad], { budgetMs: 5000, sampleMs: 30, warmupMs: 500 });
+  const runs = [fxFwd, fxImplicit, fxExplicit, w.fwd, w.grad, ...(oneThread ? [single(fxFwd), single(fxImplicit)] : [])];
+  const [sF, sI, sE, sWF, sWG, s1F, s1I] = timeAlternating(runs, { budgetMs: 6000, sampleMs: 30, warmupMs: 500 });
   w.done();
   await useBackend('cpu');
   const c = tfSetup();
@@ -424,6 +433,14 @@ async function mlp(out: AdLine[], rows: Row[]): Promise<string | undefined> {
     { group, measure: 'forward+backward / forward, `params` (TF.js: `variableGrads` / forward)', fluxion: fmtRatio(rI.median), spread: fmtSpread(rI), tfjsWasm: fmtRatio(pairRatios(sWG!, sWF!).median), tfjsCpu: fmtRatio(pairRatios(sCG!, sCF!).median), target: '≤ 3×' },
     { group, measure: 'forward+backward / forward, explicit', fluxion: fmtRatio(rE.median), spread: fmtSpread(rE), tfjsWasm: '', tfjsCpu: '', target: '≤ 3×' },
   );
+  if (s1F && s1I) {
+    const f1 = stats(s1F), i1 = stats(s1I), r1 = pairRatios(s1I, s1F);
+    out.push(
+      { group, measure: 'forward, fluxion gemm on one thread (`setGemmVariant(\'wasm\')`)', fluxion: fmtTime(f1.median), spread: fmtSpread(f1), tfjsWasm: '', tfjsCpu: '', target: '' },
+      { group, measure: 'forward+backward (`params`), gemm on one thread', fluxion: fmtTime(i1.median), spread: fmtSpread(i1), tfjsWasm: '', tfjsCpu: '', target: '' },
+      { group, measure: 'forward+backward / forward, gemm on one thread', fluxion: fmtRatio(r1.median), spread: fmtSpread(r1), tfjsWasm: '', tfjsCpu: '', target: '≤ 3×' },
+    );
+  }
   rows.push(
     { section: SECTION, name: 'MLP 784-128-64-10 b128 f32: forward', unit: 'ms', fluxion: fwd.median, tfjsWasm: wF, tfjsCpu: cF },
     { section: SECTION, name: 'MLP 784-128-64-10 b128 f32: forward+backward', unit: 'ms', fluxion: imp.median, tfjsWasm: wG, tfjsCpu: cG },
@@ -486,8 +503,7 @@ function toFilter(filter: Filter | string | readonly string[] | undefined): Filt
 export async function measureAd(filter?: Filter | string | readonly string[]): Promise<AdResult> {
   const want = toFilter(filter);
   const lines: AdLine[] = [], rows: Row[] = [];
-  const pool = gemmThreadPool();
-  pool?.waitReady(); // fluxion's matmul worker pool starts in the background otherwise
+  gemmMod.gemmThreadPool()?.waitReady(); // fluxion's matmul worker pool starts in the background otherwise
   let gcNote = '';
   const notes: string[] = [];
   if (want(SECTION, CASES[0])) await overhead(lines, rows);
