@@ -191,7 +191,7 @@ test('astype converts any layout, rounding to float32 or widening exactly', () =
   }), { numRuns: 100 });
 });
 
-test('arange builds the base of the view tests as expected', () => {
+test('arange(6).reshape([2, 3]) lays the values out row-major', () => {
   assert.equal(arange(6).reshape([2, 3]).toArray(), [[0, 1, 2], [3, 4, 5]]);
 });
 
