@@ -7,6 +7,7 @@
  *   node --import tsx bench/crossover.ts reduce     full reductions
  *   node --import tsx bench/crossover.ts gemm       matrix products
  *   node --import tsx bench/crossover.ts chunk      streaming chunk size of the wasm maps
+ *   node --import tsx bench/crossover.ts conv       forward convolution: im2col vs direct kernel
  *
  * Each line times the variants alternately (same inputs, public API, so dispatch and
  * allocation are included) and prints medians in µs per call, then the smallest size from
@@ -14,13 +15,14 @@
  *
  * @module
  */
-import { add, exp, matmul, randn, relu, seed, sum, type Tensor } from '../src/index.js';
+import { add, conv2d, exp, matmul, randn, relu, seed, sum, type Tensor } from '../src/index.js';
+import { convVariants, setConvVariant } from '../src/backend/cpu/conv-direct.js';
 import { gemmThreadPool, gemmVariants, setGemmVariant, type GemmVariant } from '../src/backend/cpu/gemm.js';
 import { setElementwiseVariant, setReduceVariant, vectorTuning, vectorVariants, type VectorVariant } from '../src/backend/cpu/vector.js';
 import { runtime } from '../src/backend/cpu/runtime.js';
 import { timeInterleaved } from './harness.js';
 
-type Group = 'vector' | 'reduce' | 'gemm' | 'chunk';
+type Group = 'vector' | 'reduce' | 'gemm' | 'chunk' | 'conv';
 
 function report(title: string, variants: string[], rows: { label: string; size: number; us: number[] }[]): void {
   console.log(`\n${title}`);
@@ -90,6 +92,28 @@ function chunkGroup(): void {
   setElementwiseVariant('auto');
 }
 
+function convGroup(): void {
+  const variants = convVariants();
+  const rows = [];
+  const cases: [number[], number[], number][] = [
+    [[1, 1, 28, 28], [32, 1, 3, 3], 0], [[64, 1, 28, 28], [32, 1, 3, 3], 0], [[16, 3, 32, 32], [16, 3, 3, 3], 1],
+    [[64, 32, 13, 13], [64, 32, 3, 3], 0], [[8, 64, 16, 16], [64, 64, 3, 3], 1], [[4, 128, 16, 16], [128, 128, 3, 3], 1],
+    [[8, 16, 32, 32], [16, 16, 5, 5], 2],
+  ];
+  for (const [xs, ws, pad] of cases) {
+    seed(xs[0]! * ws[0]!);
+    const x = randn(xs, { dtype: 'float32' }), w = randn(ws, { dtype: 'float32' });
+    const macs = xs[0]! * ws[0]! * (xs[2]! + 2 * pad - ws[2]! + 1) * (xs[3]! + 2 * pad - ws[3]! + 1) * ws[1]! * ws[2]! * ws[3]!;
+    const runs = variants.map((v) => () => { setConvVariant(v); return conv2d(x, w, { padding: pad }).data; });
+    const us = timeInterleaved(runs, { budgetMs: 800 }).map((ms) => ms * 1e3);
+    rows.push({ label: `[${xs}]⊛[${ws}] k=${ws[1]! * ws[2]! * ws[3]!} ${(macs / 1e6).toFixed(1)}M MAC`, size: macs, us });
+  }
+  setConvVariant('auto');
+  console.log('\nconv2d forward (float32), µs');
+  console.log(`${'case'.padStart(50)}  ${variants.map((v) => `${v}`.padStart(10)).join('')}`);
+  for (const r of rows) console.log(`${r.label.padStart(50)}  ${r.us.map((u) => u.toFixed(0).padStart(10)).join('')}`);
+}
+
 runtime()?.pool()?.waitReady();
 if (want('vector')) {
   const setMap = (v: VectorVariant) => setElementwiseVariant(v);
@@ -106,3 +130,4 @@ if (want('reduce')) {
 }
 if (want('gemm')) gemmGroup();
 if (want('chunk')) chunkGroup();
+if (want('conv')) convGroup();

@@ -32,6 +32,7 @@
  */
 import { allocate, dtypeOf, type FloatArray } from '../../tensor/dtype.js';
 import { gemm } from './gemm.js';
+import { tryDirectConv } from './conv-direct.js';
 
 /** A 4-D shape `[N, C, H, W]` (or `[O, C/groups, KH, KW]` for filters). */
 export type Shape4 = readonly [number, number, number, number];
@@ -275,6 +276,10 @@ export function conv2d(x: FloatArray, xShape: Shape4, w: FloatArray, wShape: Sha
     }
     return out;
   }
+
+  // float32, unit stride and dilation, narrow kernels: the direct SIMD kernel (conv-direct.ts)
+  const direct = tryDirectConv(x, w, g);
+  if (direct !== null) return direct;
 
   const nb = chunkImages(g);
   const col = allocate(dtypeOf(x), k * nb * ohw);

@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { buildConvModule } from './wasm/conv-kernel.js';
 import { buildElementwiseModule } from './wasm/elementwise-kernel.js';
 import { MAX_PAGES, WasmGemmEngine } from './wasm/gemm-kernel.js';
 import { createThreadPool, threadsSupported, type PoolSpec, type ThreadPool } from './threads.js';
@@ -48,12 +49,18 @@ export class WasmRuntime {
     const engine = (threadsSupported() ? WasmGemmEngine.create(true) : null) ?? WasmGemmEngine.create(false);
     if (!engine) return null;
     const extras: Record<string, ExtraModule> = {};
-    try {
-      const module = new WebAssembly.Module(buildElementwiseModule({ shared: engine.shared, maxPages: MAX_PAGES }));
-      const inst = new WebAssembly.Instance(module, { env: { memory: engine.memory } });
-      extras['ew'] = { module, exports: inst.exports as Record<string, unknown> };
-    } catch {
-      // gemm still works; the threaded elementwise variant is just unavailable
+    const builders: Record<string, (m: { shared: boolean; maxPages: number }) => Uint8Array<ArrayBuffer>> = {
+      ew: buildElementwiseModule,
+      conv: buildConvModule,
+    };
+    for (const [key, build] of Object.entries(builders)) {
+      try {
+        const module = new WebAssembly.Module(build({ shared: engine.shared, maxPages: MAX_PAGES }));
+        const inst = new WebAssembly.Instance(module, { env: { memory: engine.memory } });
+        extras[key] = { module, exports: inst.exports as Record<string, unknown> };
+      } catch {
+        // gemm still works; the kernels of this module just fall back to their other variants
+      }
     }
     return new WasmRuntime(engine, extras);
   }

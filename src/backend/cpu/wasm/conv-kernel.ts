@@ -1,0 +1,112 @@
+/**
+ * Generates the WebAssembly SIMD module for direct 2-D convolution (float32, stride 1,
+ * dilation 1, input already zero-padded): each output block of 4 channels × 8 columns
+ * is accumulated in 8 f32x4 registers over every (channel, kernel row, kernel column) tap,
+ * reading the input rows in place — an implicit im2col with no column matrix and no
+ * layout copies, writing the NCHW output directly.
+ *
+ * One export per kernel width `conv_k<KW>` (KW = 1..{@link MAX_KW}, the column taps are
+ * unrolled), with i32 parameters (addresses and strides in bytes):
+ *   x, w, y, C, H, W, O, OH, OW, KH, nImg, xImg, yImg, G, wGroup
+ * - x: image 0 of the padded input [nImg][G·C][H][W]; y: its output [nImg][G·O][OH][OW];
+ * - w: weights packed per group (wGroup bytes apart) as [⌈O/4⌉][C][KH][KW][4] (zero-filled
+ *   past O), so the 4 channel weights of one tap are adjacent;
+ * - OW ≥ 8: the last column block of a row is moved left to end at OW (recomputing a few
+ *   outputs with identical values), so no block reads or writes past a row.
+ * Sums run over taps in (channel, row, column) order, the order of the im2col gemm.
+ *
+ * @module
+ */
+import { FunctionBuilder, ModuleBuilder, ValType } from './assembler.js';
+
+const { i32, v128 } = ValType;
+
+/** Widest kernel with a generated variant; wider kernels use im2col. */
+export const MAX_KW = 7;
+
+/** `for (i = 0; i < limit; i++) body()` over an i32 local (limit a local). */
+function countLoop(f: FunctionBuilder, i: number, limit: number, body: () => void): void {
+  f.i32(0).set(i).block().loop();
+  f.get(i).get(limit).i32GeS().brIf(1);
+  body();
+  f.inc(i, 1).br(0).end().end();
+}
+
+function convFn(kw: number): FunctionBuilder {
+  const f = new FunctionBuilder(Array<ValType>(15).fill(i32), []);
+  const [X, Wt, Y, C, H, W, O, OH, OW, KH, NIMG, XIMG, YIMG, G, WGROUP] = Array.from({ length: 15 }, (_, i) => i) as [
+    number, number, number, number, number, number, number, number, number, number, number, number, number, number, number];
+  const img = f.local(i32), g = f.local(i32), ob = f.local(i32), yy = f.local(i32), xb = f.local(i32), xs = f.local(i32);
+  const c = f.local(i32), r = f.local(i32), nq = f.local(i32);
+  const xr = f.local(i32), wp = f.local(i32), wb = f.local(i32), yo = f.local(i32);
+  const xG = f.local(i32), yG = f.local(i32), wG = f.local(i32), rowStep = f.local(i32), chanStep = f.local(i32), plane = f.local(i32);
+  const blockW = f.local(i32);
+  const acc = Array.from({ length: 8 }, () => f.local(v128));
+  const xv0 = f.local(v128), xv1 = f.local(v128), ws = f.local(v128);
+
+  f.get(W).i32(2).i32Shl().set(rowStep);
+  f.get(H).get(KH).i32Sub().get(W).i32Mul().i32(2).i32Shl().set(chanStep);
+  f.get(OH).get(OW).i32Mul().i32(2).i32Shl().set(plane);
+  f.get(C).get(KH).i32Mul().i32(kw * 16).i32Mul().set(blockW); // bytes of one 4-channel weight block
+
+  countLoop(f, img, NIMG, () => {
+    f.get(X).set(xG).get(Y).set(yG).get(Wt).set(wG);
+    countLoop(f, g, G, () => {
+      f.get(wG).set(wb);
+      f.i32(0).set(ob).block().loop();
+      f.get(ob).get(O).i32GeS().brIf(1);
+      // nq = min(4, O − ob)
+      f.get(O).get(ob).i32Sub().set(nq);
+      countLoop(f, yy, OH, () => {
+        f.i32(0).set(xb).block().loop();
+        f.get(xb).get(OW).i32GeS().brIf(1);
+        // xs = min(xb, OW − 8)
+        f.get(xb).get(OW).i32(8).i32Sub().get(xb).get(OW).i32(8).i32Sub().i32LtS().select().set(xs);
+        for (const a of acc) f.v128Zero().set(a);
+        f.get(wb).set(wp);
+        f.get(xG).get(yy).get(W).i32Mul().get(xs).i32Add().i32(2).i32Shl().i32Add().set(xr);
+        countLoop(f, c, C, () => {
+          countLoop(f, r, KH, () => {
+            for (let j = 0; j < kw; j++) {
+              f.get(xr).v128Load(j * 4).set(xv0);
+              f.get(xr).v128Load(j * 4 + 16).set(xv1);
+              for (let q = 0; q < 4; q++) {
+                f.get(wp).v128Load32Splat((j * 4 + q) * 4).set(ws);
+                f.get(acc[2 * q]!).get(ws).get(xv0).f32x4Mul().f32x4Add().set(acc[2 * q]!);
+                f.get(acc[2 * q + 1]!).get(ws).get(xv1).f32x4Mul().f32x4Add().set(acc[2 * q + 1]!);
+              }
+            }
+            f.inc(wp, kw * 16);
+            f.incBy(xr, rowStep);
+          });
+          f.incBy(xr, chanStep);
+        });
+        // store the channels that exist
+        f.get(yG).get(ob).get(OH).i32Mul().get(yy).i32Add().get(OW).i32Mul().get(xs).i32Add().i32(2).i32Shl().i32Add().set(yo);
+        for (let q = 0; q < 4; q++) {
+          if (q > 0) f.get(nq).i32(q).i32GtS().if();
+          f.get(yo).get(acc[2 * q]!).v128Store(0);
+          f.get(yo).get(acc[2 * q + 1]!).v128Store(16);
+          if (q < 3) f.incBy(yo, plane);
+          if (q > 0) f.end();
+        }
+        f.inc(xb, 8).br(0).end().end();
+      });
+      f.incBy(wb, blockW);
+      f.inc(ob, 4).br(0).end().end();
+      // next group: C input planes, O output planes, one packed weight group further
+      f.get(xG).get(C).get(H).i32Mul().get(W).i32Mul().i32(2).i32Shl().i32Add().set(xG);
+      f.get(yG).get(O).get(plane).i32Mul().i32Add().set(yG);
+      f.incBy(wG, WGROUP);
+    });
+    f.incBy(X, XIMG).incBy(Y, YIMG);
+  });
+  return f;
+}
+
+/** The module bytes (memory imported as `env.memory`). */
+export function buildConvModule(memory: { shared: boolean; maxPages: number }): Uint8Array<ArrayBuffer> {
+  const mod = new ModuleBuilder().importMemory({ module: 'env', name: 'memory', minPages: 1, maxPages: memory.maxPages, shared: memory.shared });
+  for (let kw = 1; kw <= MAX_KW; kw++) mod.addFunction(convFn(kw), `conv_k${kw}`);
+  return mod.toBytes();
+}
