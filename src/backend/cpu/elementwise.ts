@@ -1,5 +1,4 @@
 /** CPU kernels for elementwise primitives: tight typed-array loops over collapsed rows. */
-import ndarray from 'ndarray';
 import { type DType, type FloatArray, allocate, promote } from '../../tensor/dtype.js';
 import { broadcastShapes, sameShape } from '../../tensor/shape.js';
 import { Tensor } from '../../tensor/tensor.js';
@@ -7,6 +6,7 @@ import type { BinaryOp, CompareOp, UnaryOp } from '../../ops/primitive.js';
 import { broadcastStrides, forEachRow, rowMajor } from './strided.js';
 import { erf } from './special.js';
 import { tryBinary, tryUnary } from './vector.js';
+import { tensorOf } from './ndview.js';
 
 function unaryRow(op: UnaryOp, n: number, x: FloatArray, xi: number, sx: number, o: FloatArray, oi: number): void {
   const end = oi + n;
@@ -93,7 +93,7 @@ export const binaryScalar: { [P in BinaryOp | CompareOp]: (a: number, b: number)
 
 function output(dtype: DType, shape: readonly number[], size: number): [FloatArray, Tensor] {
   const data = allocate(dtype, size);
-  return [data, new Tensor(ndarray(data, shape as number[]))];
+  return [data, tensorOf(data, shape)];
 }
 
 export function unary(op: UnaryOp, x: Tensor): Tensor {

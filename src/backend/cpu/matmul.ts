@@ -5,6 +5,7 @@ import { Tensor } from '../../tensor/tensor.js';
 import { gemm } from './gemm.js';
 import { broadcastStrides, forEachRow, rowMajor } from './strided.js';
 import { broadcastShapes } from '../../tensor/shape.js';
+import { tensorOf } from './ndview.js';
 
 /** [..., m, k] × [..., k, n] → [..., m, n]; operands have ndim ≥ 2 and matching inner dims (checked by the op). */
 export function matmul(a: Tensor, b: Tensor): Tensor {
@@ -29,5 +30,5 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
         for (let i = 0; i < cnt; i++, co += sc, ao += sa, bo += sb) mul(ao, bo, co);
       });
   }
-  return new Tensor(ndarray(out, [...batch, m, n]));
+  return tensorOf(out, [...batch, m, n]);
 }

@@ -1,14 +1,14 @@
 /** CPU kernels that move data: views (no copy) where the layout allows, copies otherwise. */
-import ndarray from 'ndarray';
 import type { NdArray } from 'ndarray';
 import ops from 'ndarray-ops';
 import { type FloatArray, allocate } from '../../tensor/dtype.js';
 import { Tensor } from '../../tensor/tensor.js';
 import type { SliceParams } from '../../ops/primitive.js';
 import { compact } from './strided.js';
+import { ndView, tensorOf } from './ndview.js';
 
 const view = (data: FloatArray, shape: number[], stride: number[], offset: number): Tensor =>
-  new Tensor(ndarray(data, shape, stride, offset));
+  new Tensor(ndView(data, shape, stride, offset));
 
 /** A row-major copy of the tensor's values. */
 export function contiguousData(x: Tensor): FloatArray {
@@ -17,8 +17,8 @@ export function contiguousData(x: Tensor): FloatArray {
 
 export function reshape(x: Tensor, shape: number[]): Tensor {
   const nd = x.nd;
-  if (x.isContiguous) return new Tensor(ndarray(nd.data, shape, undefined, nd.offset));
-  return new Tensor(ndarray(contiguousData(x), shape));
+  if (x.isContiguous) return new Tensor(ndView(nd.data, shape, undefined, nd.offset));
+  return tensorOf(contiguousData(x), shape);
 }
 
 export function permute(x: Tensor, perm: number[]): Tensor {
@@ -44,7 +44,7 @@ export function slice(x: Tensor, { start, step, size }: SliceParams): Tensor {
 
 /** A writable row-major tensor and its ndarray, for kernels that assemble output piece by piece. */
 function blank(x: Tensor, shape: number[]): [NdArray<FloatArray>, Tensor] {
-  const out = new Tensor(ndarray(allocate(x.dtype, shape.reduce((a, b) => a * b, 1)), shape));
+  const out = tensorOf(allocate(x.dtype, shape.reduce((a, b) => a * b, 1)), shape);
   return [out.nd, out];
 }
 
@@ -89,7 +89,7 @@ export function gather(x: Tensor, indices: Tensor, axis: number): Tensor {
       for (let k = 0; k < inner; k++) o[p++] = src[s + k];
     }
   }
-  return new Tensor(ndarray(o, shape));
+  return tensorOf(o, shape);
 }
 
 /** Adjoint of {@link gather}: out has `axis` of length `size`; rows of src are added at idx. */
@@ -111,5 +111,5 @@ export function scatterAdd(src: Tensor, indices: Tensor, axis: number, size: num
       for (let k = 0; k < inner; k++) o[d + k] += s[p++];
     }
   }
-  return new Tensor(ndarray(o, shape));
+  return tensorOf(o, shape);
 }

@@ -1,11 +1,11 @@
 /** Tensor-level wrappers around the convolution and pooling kernels (which work on row-major arrays). */
-import ndarray from 'ndarray';
 import { Tensor } from '../../tensor/tensor.js';
 import type { Conv2dParams, Pool2dParams } from '../../ops/primitive.js';
 import * as conv from './conv.js';
 import * as pool from './pool.js';
+import { tensorOf } from './ndview.js';
 
-const wrap = (data: Float32Array | Float64Array, shape: number[]) => new Tensor(ndarray(data, shape));
+const wrap = (data: Float32Array | Float64Array, shape: number[]) => tensorOf(data, shape);
 const dims = (t: Tensor) => t.shape as unknown as conv.Shape4;
 const four = (s: number[]) => s as unknown as conv.Shape4;
 

@@ -5,6 +5,7 @@ import { Tensor } from '../../tensor/tensor.js';
 import type { ArgReduceOp, ArgReduceParams, ReduceOp, ReduceParams } from '../../ops/primitive.js';
 import { forEachRow, rowMajor } from './strided.js';
 import { tryReduce } from './vector.js';
+import { tensorOf } from './ndview.js';
 
 const IDENTITY: { [P in ReduceOp]: number } = { sum: 0, prod: 1, max: -Infinity, min: Infinity };
 
@@ -71,7 +72,7 @@ export function reduce(op: ReduceOp, x: Tensor, { axes, keepDims }: ReduceParams
     }
   });
   if (o !== out) out.set(o);
-  return new Tensor(ndarray(out, outShape));
+  return tensorOf(out, outShape);
 }
 
 /** Index of the first maximum (minimum) along an axis; a NaN counts as the extreme. Indices come back as float64. */
@@ -113,5 +114,5 @@ export function argReduce(op: ArgReduceOp, x: Tensor, { axis, keepDims }: ArgRed
   else forEachRow(outer, [ostr, v.stride.slice(0, -1)], [0, v.offset], (n, [oi, xi], [so, s]) => {
     for (let i = 0; i < n; i++, oi += so, xi += s) visit(oi, xi);
   });
-  return new Tensor(ndarray(o, outShape));
+  return tensorOf(o, outShape);
 }
