@@ -23,13 +23,15 @@ export interface Backend {
 }
 
 const cpu: Backend = { name: 'cpu', kernels: cpuKernels, available: () => true };
-let device: Backend | undefined = gpuBackend();
+/** The device backend, created on first use (creating it at load would close an import cycle through gpu/). */
+let deviceSlot: Backend | undefined | null = null;
+const deviceBackend = (): Backend | undefined => (deviceSlot === null ? (deviceSlot = gpuBackend()) : deviceSlot);
 let selected: BackendName = 'cpu';
 let warned = false;
 
 /** @internal Replace the device backend (tests use this to run gpu.js kernels in its CPU modes). */
 export function setDeviceBackend(b: Backend | undefined): void {
-  device = b;
+  deviceSlot = b;
   warned = false;
 }
 
@@ -42,7 +44,7 @@ export function setBackend(name: BackendName): void {
   if (name !== 'cpu' && name !== 'gpu' && name !== 'auto') {
     throw new TypeError(`setBackend: unknown backend ${JSON.stringify(name)}; expected 'cpu', 'gpu' or 'auto'`);
   }
-  if (name !== 'cpu' && !(device?.available() ?? false)) {
+  if (name !== 'cpu' && !(deviceBackend()?.available() ?? false)) {
     if (!warned) {
       console.warn(`fluxion: setBackend('${name}'): no GPU backend can start here (no WebGL/WebGPU device); running on the CPU`);
       warned = true;
@@ -57,7 +59,8 @@ export function getBackend(): BackendName {
 }
 
 function kernelFor<P extends Primitive>(prim: P, inputs: Tensor[]): Kernel<P> {
-  if (selected !== 'cpu' && device !== undefined && device.available()) {
+  const device = selected === 'cpu' ? undefined : deviceBackend();
+  if (device !== undefined && device.available()) {
     const k = device.kernels[prim] as Kernel<P> | undefined;
     if (k !== undefined && (selected === 'gpu' || (device.worthIt?.(prim, inputs) ?? false))) return k;
   }
