@@ -2,8 +2,9 @@
 # Packaging check: build, `npm pack`, install the tarball into a scratch ESM project in a
 # temporary directory, then use it there as a consumer would:
 #   - plain `node` (no tsx) imports 'fluxion', makes tensors and multiplies them, and runs
-#     the JavaScript, WebAssembly and worker-thread gemm variants from the installed dist/
-#     (the wasm module and the worker's source are generated at load time);
+#     the JavaScript, WebAssembly and worker-thread variants of gemm and of the elementwise
+#     maps from the installed dist/ (the wasm modules and the worker's source are generated
+#     at load time);
 #   - `tsc --noEmit` type-checks a small TypeScript file against the shipped .d.ts files
 #     (strict, skipLibCheck off, no @types/node).
 # Usage: scripts/check-pack.sh   (from anywhere; needs the project's node_modules)
@@ -43,7 +44,7 @@ say "installed into a scratch project"
 cat > "$app/smoke.mjs" <<'EOF'
 import assert from 'node:assert/strict';
 import os from 'node:os';
-import { tensor, matmul, rand, seed, sum, conv2d, ShapeError } from 'fluxion';
+import { tensor, matmul, rand, randn, seed, sum, exp, add, conv2d, ShapeError } from 'fluxion';
 
 // The public API, from dist/ with plain node.
 const W = tensor([[1, 2, 3], [4, 5, 6]]);
@@ -54,7 +55,7 @@ assert.throws(() => matmul(tensor([[1, 2, 3]]), tensor([[1, 2]])), ShapeError);
 assert.deepEqual(conv2d(tensor([[[[1, 2], [3, 4]]]]), tensor([[[[2]]]])).toArray(), [[[[2, 4], [6, 8]]]]);
 
 // The gemm variants. This reaches into the installed dist/ by file URL, which is the same
-// module instance 'fluxion' loaded: if gemm.js moves, update this check.
+// module instance 'fluxion' loaded: if gemm.js or vector.js moves, update this check.
 const gemmUrl = new URL('./node_modules/fluxion/dist/backend/cpu/gemm.js', import.meta.url);
 const { gemmVariants, setGemmVariant, gemmThreadPool } = await import(gemmUrl.href);
 const variants = gemmVariants();
@@ -85,9 +86,34 @@ for (const dtype of ['float32', 'float64']) {
   }
 }
 setGemmVariant('auto');
+const gemmJobs = pool ? pool.jobCounts().reduce((s, x) => s + x, 0) : 0;
+if (pool) assert.ok(gemmJobs > 0, 'the worker threads ran gemm jobs');
+
+// The WebAssembly elementwise maps (and their threaded variant) must agree bit for bit with
+// the JavaScript loops.
+const vectorUrl = new URL('./node_modules/fluxion/dist/backend/cpu/vector.js', import.meta.url);
+const { vectorVariants, setElementwiseVariant } = await import(vectorUrl.href);
+const vvariants = vectorVariants();
+assert.ok(vvariants.includes('wasm'), `the WebAssembly elementwise kernels are available (variants: ${vvariants})`);
+if (pool) assert.ok(vvariants.includes('threaded'), `the threaded elementwise kernels are available (variants: ${vvariants})`);
+for (const dtype of ['float32', 'float64']) {
+  const z = randn([1 << 16], { dtype });
+  setElementwiseVariant('js');
+  const want = [exp(z).data, add(z, 1).data];
+  for (const v of vvariants) {
+    setElementwiseVariant(v);
+    const got = [exp(z).data, add(z, 1).data];
+    for (let k = 0; k < 2; k++) {
+      for (let i = 0; i < want[k].length; i++) {
+        if (!Object.is(got[k][i], want[k][i])) assert.fail(`${v} ${dtype} ${k ? 'add' : 'exp'}[${i}] = ${got[k][i]}, the JS loop gives ${want[k][i]}`);
+      }
+    }
+  }
+}
+setElementwiseVariant('auto');
 const jobs = pool ? pool.jobCounts().reduce((s, x) => s + x, 0) : 0;
-if (pool) assert.ok(jobs > 0, 'the worker threads ran gemm jobs');
-console.log(`smoke: ok (gemm variants ${variants.join(', ')}; worker jobs ${jobs})`);
+if (pool && vvariants.includes('threaded')) assert.ok(jobs > gemmJobs, 'the worker threads ran elementwise jobs');
+console.log(`smoke: ok (gemm variants ${variants.join(', ')}; elementwise variants ${vvariants.join(', ')}; worker jobs ${jobs})`);
 EOF
 (cd "$app" && timeout 300 node smoke.mjs)
 
