@@ -64,7 +64,7 @@ export function arbValuesIn(n: number, d: Domain): fc.Arbitrary<number[]> {
 
 /**
  * n values at least `gap` apart (a shuffled ladder with jitter below gap/4), so maxima and
- * minima are unique and stay unique within ±4h.
+ * minima are unique and stay unique within ±8h.
  */
 export function arbDistinct(n: number, gap = 0.5): fc.Arbitrary<number[]> {
   const ids = Array.from({ length: n }, (_, i) => i);

@@ -14,7 +14,7 @@ import {
   sigmoid, relu, erf, add, sub, mul, div, pow, maximum, minimum, atan2, mod,
   gt, ge, lt, le, eq, ne, where, clamp, softplus, astype, sum,
 } from '../../src/index.js';
-import { type Arg, EPS, assertClose, assertExact, checkGradient, checkSecondOrder } from '../_helpers/gradcheck.js';
+import { type Arg, EPS, assertClose, assertExact, checkFloat32Gradients, checkGradient, checkSecondOrder } from '../_helpers/gradcheck.js';
 import {
   type Domain, NONZERO, POSITIVE, REAL, arbBroadcast, arbIn, arbSeed, arbTensorFrom, arbTensorIn, arbTensorShaped,
 } from '../_helpers/ad-arbitraries.js';
@@ -71,7 +71,7 @@ for (const [name, f, dom] of UNARY) {
 
 /**
  * Values for maximum/minimum: a on the lattice 0.5k + [0, 0.2], b on 0.5k + 0.25 + [0, 0.2],
- * so |a − b| ≥ 0.05 for every broadcast pair — never a tie within ±4h.
+ * so |a − b| ≥ 0.05 for every broadcast pair — never a tie within ±8h.
  */
 const lattice = (offset: number) => (n: number) =>
   fc.array(fc.tuple(fc.integer({ min: -6, max: 5 }), fc.double({ min: 0, max: 0.2, noNaN: true })), { minLength: n, maxLength: n })
@@ -79,7 +79,7 @@ const lattice = (offset: number) => (n: number) =>
 
 /**
  * Values for mod: divisors in {±0.5, ±1, ±2} and dividends 0.5k + 0.5t with t ∈ [0.05, 0.95],
- * so a/b is never within 0.0125 of an integer for any pair: no jump within ±4h.
+ * so a/b is never within 0.0125 of an integer for any pair: no jump within ±8h.
  */
 const divisors = (n: number) => fc.array(fc.constantFrom(-2, -1, -0.5, 0.5, 1, 2), { minLength: n, maxLength: n });
 const dividends = (n: number) =>
@@ -122,6 +122,14 @@ for (const [name, f, va, vb] of BINARY) {
 function arbSmallShape1(): fc.Arbitrary<number[]> {
   return fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 0, maxLength: 2 });
 }
+
+test('float32 tensors: every unary and binary rule gives float32 gradients shaped like the arguments, at first and second order', () => {
+  const unary = fc.constantFrom(...UNARY).chain(([name, f, dom]) => fc.tuple(fc.constant(name), fc.constant(f), arbTensorShaped(dom, { maxRank: 2 })));
+  fc.assert(fc.property(unary, arbSeed, ([name, f, x], seed) => checkFloat32Gradients(f, [x], { seed, label: name })), { numRuns: 60 });
+  const binary = fc.constantFrom(...BINARY).chain(([name, f, va, vb]) => arbBroadcast(2, 2).chain(({ shapes: [sa, sb] }) =>
+    fc.tuple(fc.constant(name), fc.constant(f), arbTensorFrom(sa, va), arbTensorFrom(sb, vb))));
+  fc.assert(fc.property(binary, arbSeed, ([name, f, a, b], seed) => checkFloat32Gradients(f, [a, b], { seed, label: name })), { numRuns: 40 });
+});
 
 test('pow with a negative base and an integer exponent: derivative in the base', () => {
   const arb = fc.tuple(arbTensorShaped(NONZERO), fc.integer({ min: -3, max: 4 }));

@@ -13,6 +13,8 @@ import {
   type Conv2dOptions, type Pool2dOptions,
 } from '../../src/index.js';
 import { type Arg, EPS, assertClose, assertExact, checkGradient, checkSecondOrder, flat } from '../_helpers/gradcheck.js';
+import { bind } from '../../src/backend/index.js';
+import type { Conv2dParams, Pool2dParams } from '../../src/ops/primitive.js';
 import {
   REAL, arbDistinct, arbSeed, arbSmallShape, arbTensorFrom, arbTensorIn,
 } from '../_helpers/ad-arbitraries.js';
@@ -58,7 +60,7 @@ test('cross-entropy −Σ onehot·logSoftmax(x): gradient p − onehot, Hessian 
 
 // ---------------------------------------------------------------- conv2d
 
-interface ConvCase { x: Tensor; w: Tensor; opts: Conv2dOptions; label: string }
+interface ConvCase { x: Tensor; w: Tensor; opts: Conv2dOptions; params: Conv2dParams; label: string }
 
 const small = (lo: number, hi: number) => fc.integer({ min: lo, max: hi });
 
@@ -84,8 +86,9 @@ const arbConv: fc.Arbitrary<ConvCase> = fc
     const xShape = single ? [C, h, wd] : [c.n, C, h, wd];
     const opts: Conv2dOptions = { stride, padding: same ? 'same' : padding, dilation: [c.dh, c.dw], groups: c.groups };
     const label = `conv2d x [${xShape}] w [${[O, c.cg, c.kh, c.kw]}] ${JSON.stringify(opts)} → ${outSize(h, c.kh, stride[0], padding[0], c.dh)}×${outSize(wd, c.kw, stride[1], padding[1], c.dw)}`;
+    const params: Conv2dParams = { stride, padding, dilation: [c.dh, c.dw], groups: c.groups };
     return fc.tuple(arbTensorIn(xShape, REAL), arbTensorIn([O, c.cg, c.kh, c.kw], REAL, ['contiguous', 'transposed', 'strided']))
-      .map(([x, w]) => ({ x, w, opts, label }));
+      .map(([x, w]) => ({ x, w, opts, params, label }));
   });
 
 test('conv2d: stride, padding (numbers and same), dilation, groups, 3-d input; in x, in w and jointly, first and second order', () => {
@@ -113,7 +116,7 @@ test('conv2d: third order through the backward primitives (tanh of a conv, d³ a
 
 // ---------------------------------------------------------------- pooling
 
-interface PoolCase { x: Tensor; k: [number, number]; opts: Pool2dOptions; label: string }
+interface PoolCase { x: Tensor; k: [number, number]; opts: Pool2dOptions; params: Pool2dParams; label: string }
 
 function arbPool(values: (n: number) => fc.Arbitrary<number[]>): fc.Arbitrary<PoolCase> {
   return fc
@@ -132,7 +135,7 @@ function arbPool(values: (n: number) => fc.Arbitrary<number[]>): fc.Arbitrary<Po
       const opts: Pool2dOptions = { stride: [c.sh, c.sw], padding, dilation: [c.dh, c.dw] };
       const k: [number, number] = [c.kh, c.kw];
       return arbTensorFrom(shape, values, ['contiguous', 'transposed', 'strided', 'offset'])
-        .map((x) => ({ x, k, opts, label: `[${shape}] kernel ${k} ${JSON.stringify(opts)}` }));
+        .map((x) => ({ x, k, opts, params: { kernel: k, stride: [c.sh, c.sw], padding, dilation: [c.dh, c.dw] }, label: `[${shape}] kernel ${k} ${JSON.stringify(opts)}` }));
     });
 }
 
@@ -149,6 +152,37 @@ test('avgPool2d: stride, padding (counted as zeros), dilation, overlapping windo
     const f = (t: Tensor) => avgPool2d(t, k, opts);
     checkGradient(f, [x], { seed, label: `avgPool2d ${label}` });
     checkSecondOrder(sq(f), [x], { seed, label: `avgPool2d² ${label}` });
+  }), { numRuns: RUNS });
+});
+
+// ---------------------------------------------------------------- the backward primitives themselves
+
+/** 4-d view of a possibly 3-d case input (the primitives take NCHW). */
+const nchw = (t: Tensor) => (t.ndim === 3 ? t.reshape([1, ...t.shape]) : t);
+
+test('conv2dBackwardInput and conv2dBackwardFilter as primitives (bind): in each argument and jointly, first and second order', () => {
+  fc.assert(fc.property(arbConv.chain((c) => {
+    const y = conv2d(nchw(c.x), c.w, c.params);
+    return fc.tuple(fc.constant(c), arbTensorIn(y.shape, REAL));
+  }), arbSeed, ([{ x, w, params, label }, delta], seed) => {
+    const x4 = nchw(x);
+    const bi = (d: Tensor, b: Tensor) => bind('conv2dBackwardInput', [d, b], { ...params, xShape: x4.shape.slice() });
+    const bf = (a: Tensor, d: Tensor) => bind('conv2dBackwardFilter', [a, d], { ...params, wShape: w.shape.slice() });
+    both(bi, [delta, w], seed, `conv2dBackwardInput of ${label}`);
+    both(bf, [x4, delta], seed, `conv2dBackwardFilter of ${label}`);
+  }), { numRuns: RUNS });
+});
+
+test('maxPool2dBackward, maxPool2dGather, avgPool2dBackward as primitives (bind): first and second order in their linear argument', () => {
+  const arb = arbPool((n) => arbDistinct(n)).chain((c) => {
+    const y = maxPool2d(nchw(c.x), c.k, c.opts);
+    return fc.tuple(fc.constant(c), arbTensorIn(y.shape, REAL), arbTensorIn(nchw(c.x).shape, REAL));
+  });
+  fc.assert(fc.property(arb, arbSeed, ([{ x, params, label }, dy, v], seed) => {
+    const x4 = nchw(x);
+    both((d: Tensor) => bind('maxPool2dBackward', [x4, d], params), [dy], seed, `maxPool2dBackward ${label}`);
+    both((t: Tensor) => bind('maxPool2dGather', [x4, t], params), [v], seed, `maxPool2dGather ${label}`);
+    both((d: Tensor) => bind('avgPool2dBackward', [d], { ...params, xShape: x4.shape.slice() }), [dy], seed, `avgPool2dBackward ${label}`);
   }), { numRuns: RUNS });
 });
 

@@ -112,7 +112,7 @@ test('prod of a vector with zeros: exact gradient and Hessian entries, to third 
   assertExact(gradient((t: Tensor) => prod(t), tensor([2, 0, 3]))[0], [0, 6, 0], '∇Π at one zero');
 });
 
-/** Distinct values (gaps ≥ 0.5 over the whole tensor, so within every slice): no tie within ±4h. */
+/** Distinct values (gaps ≥ 0.5 over the whole tensor, so within every slice): no tie within ±8h. */
 const distinct = (n: number) => arbDistinct(n);
 
 for (const [name, op] of [['max', max], ['min', min]] as const) {
