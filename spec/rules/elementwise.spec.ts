@@ -20,7 +20,7 @@ import {
 } from '../_helpers/ad-arbitraries.js';
 
 /** Runs per property: tensor properties cost a few ms each (second order included), numbers less. */
-const RUNS = { tensor: 30, number: 60 } as const;
+const RUNS = { tensor: 60, number: 150 } as const;
 
 type F1 = (x: any) => any;
 type F2 = (a: any, b: any) => any;

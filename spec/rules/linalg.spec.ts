@@ -10,10 +10,10 @@ import fc from 'fast-check';
 import {
   Tensor, tensor, hessian, gradient, matmul, dot, outer, sum, mul, sin, tanh, add, logsumexp, transpose,
 } from '../../src/index.js';
-import { type Arg, EPS, assertClose, checkGradient, checkSecondOrder, flat } from '../_helpers/gradcheck.js';
+import { type Arg, EPS, assertClose, checkFloat32Gradients, checkGradient, checkSecondOrder, flat } from '../_helpers/gradcheck.js';
 import { REAL, arbBroadcast, arbSeed, arbSmallShape, arbTensorIn } from '../_helpers/ad-arbitraries.js';
 
-const RUNS = 30;
+const RUNS = 60;
 
 function both(f: (...a: any[]) => unknown, args: Arg[], seed: number, label: string): void {
   checkGradient(f, args, { seed, label });
@@ -53,6 +53,15 @@ test('outer: vectors in random layouts; first and second order', () => {
   fc.assert(fc.property(arb, arbSeed, ([a, b], seed) => {
     both(outer, [a, b], seed, `outer [${a.shape}] [${b.shape}]`);
     both((x: Tensor) => outer(x, tanh(x)), [a], seed, `outer(x, tanh x) [${a.shape}]`);
+  }), { numRuns: RUNS });
+});
+
+test('float32: matmul, dot, outer give float32 gradients at first and second order', () => {
+  const arb = arbMatmulShapes.chain(({ a, b }) => fc.tuple(arbTensorIn(a, REAL), arbTensorIn(b, REAL)));
+  fc.assert(fc.property(arb, arbSeed, ([a, b], seed) => {
+    checkFloat32Gradients(matmul, [a, b], { seed, label: 'matmul' });
+    checkFloat32Gradients((x: Tensor) => dot(x, sin(x)), [a], { seed, label: 'dot' });
+    checkFloat32Gradients((x: Tensor) => outer(x.reshape([-1]), tanh(x.reshape([-1]))), [a], { seed, label: 'outer' });
   }), { numRuns: RUNS });
 });
 

@@ -11,10 +11,10 @@ import {
   Tensor, tensor, gradient, mul, sum, reshape, flatten, squeeze, unsqueeze, permute, transpose, broadcastTo,
   slice, index, concat, stack, pad, gather, scatterAdd, type SliceRange,
 } from '../../src/index.js';
-import { type Arg, assertExact, checkGradient, checkSecondOrder } from '../_helpers/gradcheck.js';
+import { type Arg, assertExact, checkFloat32Gradients, checkGradient, checkSecondOrder } from '../_helpers/gradcheck.js';
 import { REAL, arbBroadcast, arbSeed, arbSmallShape, arbTensorIn } from '../_helpers/ad-arbitraries.js';
 
-const RUNS = 30;
+const RUNS = 60;
 
 /** First order on f, second order on f(x)² (elementwise). `f` may take several tensors. */
 function linearOp(f: (...xs: Tensor[]) => Tensor, args: Arg[], seed: number, label: string): void {
@@ -140,6 +140,19 @@ test('gather with repeated indices (gradients add up), scatterAdd (its adjoint)'
   ));
   fc.assert(fc.property(arbScatter, arbSeed, ([src, axis, idx, size], seed) => {
     linearOp((t) => scatterAdd(t, idx, axis, size), [src], seed, `scatterAdd [${src.shape}] along ${axis} into ${size} at [${Array.from(idx.data)}]`);
+  }), { numRuns: RUNS });
+});
+
+test('float32: shape rules give float32 gradients at first and second order', () => {
+  const arb = arbSmallShape({ minRank: 1, maxDim: 4 }).chain((s) => fc.tuple(arbTensorIn(s, REAL), fc.tuple(...s.map(arbRange))));
+  fc.assert(fc.property(arb, arbSeed, ([x, ranges], seed) => {
+    const sq = (f: (t: Tensor) => Tensor) => (t: Tensor) => { const y = f(t); return mul(y, y); };
+    checkFloat32Gradients(sq((t) => slice(t, ranges)), [x], { seed, label: 'slice' });
+    checkFloat32Gradients(sq((t) => pad(t, x.shape.map(() => [1, 2] as [number, number]), 3)), [x], { seed, label: 'pad' });
+    checkFloat32Gradients(sq((t) => concat([t, t], -1)), [x], { seed, label: 'concat' });
+    checkFloat32Gradients(sq((t) => gather(t, tensor([0, 0]), 0)), [x], { seed, label: 'gather' });
+    checkFloat32Gradients(sq((t) => permute(reshape(t, [-1, 1]), [1, 0])), [x], { seed, label: 'reshape/permute' });
+    checkFloat32Gradients(sq((t) => broadcastTo(t, [2, ...t.shape])), [x], { seed, label: 'broadcastTo' });
   }), { numRuns: RUNS });
 });
 

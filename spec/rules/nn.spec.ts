@@ -12,14 +12,14 @@ import {
   Tensor, tensor, gradient, hessian, mul, sum, softmax, logSoftmax, conv2d, maxPool2d, avgPool2d, oneHot, neg, tanh,
   type Conv2dOptions, type Pool2dOptions,
 } from '../../src/index.js';
-import { type Arg, EPS, assertClose, assertExact, checkGradient, checkSecondOrder, flat } from '../_helpers/gradcheck.js';
+import { type Arg, EPS, assertClose, assertExact, checkFloat32Gradients, checkGradient, checkSecondOrder, flat, toFloat32 } from '../_helpers/gradcheck.js';
 import { bind } from '../../src/backend/index.js';
 import type { Conv2dParams, Pool2dParams } from '../../src/ops/primitive.js';
 import {
   REAL, arbDistinct, arbSeed, arbSmallShape, arbTensorFrom, arbTensorIn,
 } from '../_helpers/ad-arbitraries.js';
 
-const RUNS = 25;
+const RUNS = 40;
 
 function both(f: (...a: any[]) => unknown, args: Arg[], seed: number, label: string): void {
   checkGradient(f, args, { seed, label });
@@ -184,6 +184,19 @@ test('maxPool2dBackward, maxPool2dGather, avgPool2dBackward as primitives (bind)
     both((t: Tensor) => bind('maxPool2dGather', [x4, t], params), [v], seed, `maxPool2dGather ${label}`);
     both((d: Tensor) => bind('avgPool2dBackward', [d], { ...params, xShape: x4.shape.slice() }), [dy], seed, `avgPool2dBackward ${label}`);
   }), { numRuns: RUNS });
+});
+
+test('float32: conv, pooling and softmax rules give float32 gradients at first and second order', () => {
+  fc.assert(fc.property(arbConv, arbSeed, ({ x, w, opts, label }, seed) => {
+    checkFloat32Gradients((a: Tensor, b: Tensor) => conv2d(a, b, opts), [x, w], { seed, label });
+    const w32 = toFloat32(w) as Tensor;
+    checkFloat32Gradients(sq((a: Tensor) => conv2d(a, w32, opts)), [x], { seed, label: `${label}² in x` });
+    checkFloat32Gradients((a: Tensor) => logSoftmax(a, 1), [x], { seed, label: 'logSoftmax' });
+  }), { numRuns: 10 });
+  fc.assert(fc.property(arbPool((n) => arbDistinct(n)), arbSeed, ({ x, k, opts, label }, seed) => {
+    checkFloat32Gradients(sq((t: Tensor) => maxPool2d(t, k, opts)), [x], { seed, label: `maxPool2d ${label}` });
+    checkFloat32Gradients(sq((t: Tensor) => avgPool2d(t, k, opts)), [x], { seed, label: `avgPool2d ${label}` });
+  }), { numRuns: 10 });
 });
 
 test('pooling exact values: avg counts padding as zeros; a max-pool tie goes to one element (the first in scan order)', () => {

@@ -9,12 +9,12 @@ import fc from 'fast-check';
 import {
   Tensor, tensor, gradient, sum, prod, max, min, mean, logsumexp, argmax, argmin, mul, sin, add,
 } from '../../src/index.js';
-import { type Arg, EPS, assertClose, assertExact, checkGradient, checkSecondOrder } from '../_helpers/gradcheck.js';
+import { type Arg, EPS, assertClose, assertExact, checkFloat32Gradients, checkGradient, checkSecondOrder } from '../_helpers/gradcheck.js';
 import {
   ALL_LAYOUTS, type Layout, REAL, arbDistinct, arbIn, arbSeed, arbSmallShape, arbTensorFrom, arbValuesIn,
 } from '../_helpers/ad-arbitraries.js';
 
-const RUNS = 30;
+const RUNS = 60;
 
 function both(f: (...a: any[]) => unknown, args: Arg[], seed: number, label: string): void {
   checkGradient(f, args, { seed, label });
@@ -148,6 +148,13 @@ test('argmax/argmin carry no gradient; logsumexp with a −∞ entry has gradien
   const tol = (e: number) => 4 * EPS * Math.max(1, Math.abs(e));
   assertClose(gradient((t: Tensor) => logsumexp(t), tensor([0, -Infinity]))[0], [1, 0], tol, 'logsumexp at [0, −∞]');
   assertClose(gradient((t: Tensor) => logsumexp(t), tensor([Math.log(3), 0]))[0], [0.75, 0.25], tol, 'logsumexp at [log 3, 0]');
+});
+
+test('float32: every reduction rule (prod with and without zeros) gives float32 gradients at first and second order', () => {
+  const ops: [string, Reduce][] = [['sum', sum], ['mean', mean], ['prod', prod], ['max', max], ['min', min], ['logsumexp', logsumexp]];
+  fc.assert(fc.property(fc.constantFrom(...ops), arbCase(withZeros(2), false, UNIQUE), arbSeed, ([name, op], c, seed) => {
+    checkFloat32Gradients((x: Tensor) => op(x, c.axes, { keepDims: c.keepDims }), [c.x], { seed, label: name });
+  }), { numRuns: RUNS });
 });
 
 test('sums of reductions over the same tensor accumulate (sum + mean + max on one input)', () => {
