@@ -131,8 +131,12 @@ class Rewriter {
   }
 
   /** Text calling the runtime: `$fx.name`. */
+  /** Number of runtime references emitted so far (a body without any runs only native code). */
+  private calls = 0;
+
   private call(name: string): string {
     this.used = true;
+    this.calls++;
     return `${this.rt}.${name}`;
   }
 
@@ -246,12 +250,26 @@ class Rewriter {
       cur = c.end;
     }
     const entry = fn.usesArguments || this.info.dynamic ? [] : fn.params.filter((b) => b.numericUse);
-    const dual = !fn.hasNested && entry.length > 0 && hasSites(bodyNode);
+    // Leaf functions get two bodies. The plain one runs when the parameters used as numbers
+    // are not objects and, if it checks other operands where they are used, only while no
+    // gradient is in flight (so that traced values never reach those checks and the plain
+    // code keeps its speed after a gradient has run); the traced one runs otherwise.
     const temps = this.newTemps();
     const base: Ctx = { fn, temps, known: this.info.known, mode: 'guard', inChain: false };
+    let dual = !fn.hasNested && !this.info.dynamic && hasSites(bodyNode);
+    let checksInFast = 0;
+    const fastCtx: Ctx = { ...base, known: dual ? this.info.knownFor(fn, entry) : this.info.known };
+    const emitFast = (emit: (ctx: Ctx) => Piece[]): Piece[] => {
+      const c0 = this.calls;
+      const r = emit(fastCtx);
+      checksInFast = this.calls - c0;
+      // Nothing checked and no parameter to check: the plain body is the only body.
+      if (checksInFast === 0 && entry.length === 0) dual = false;
+      return r;
+    };
     const cond = (): string => {
       const names = [...new Set(entry.map((b) => b.name))];
-      return `!${this.call('tracing')}() && ${names.map((n) => `typeof ${n} !== 'object'`).join(' && ')}`;
+      return [...(checksInFast > 0 ? [`!${this.call('tracing')}()`] : []), ...names.map((n) => `typeof ${n} !== 'object'`)].join(' && ');
     };
 
     if (bodyNode.type !== 'BlockStatement') {
@@ -266,13 +284,13 @@ class Rewriter {
         out.push(...parts);
         if (node.end > bodyNode.end) out.push({ a: bodyNode.end, b: node.end });
       };
+      const fast = dual ? emitFast((ctx) => this.emit(bodyNode, ctx)) : [];
       if (dual) {
-        const fast = this.emit(bodyNode, { ...base, known: this.info.knownFor(fn, entry) });
         const traced = this.emit(bodyNode, { ...base, mode: 'traced' });
         if (temps.names.length) asBlock([`{ ${this.tempDecl(temps)} if (${cond()}) return (`, ...fast, `); return (`, ...traced, '); }']);
         else asExpr([`(${cond()} ? (`, ...fast, ') : (', ...traced, '))']);
       } else {
-        const body = this.emit(bodyNode, base);
+        const body = fast.length ? fast : this.emit(bodyNode, base);
         if (temps.names.length) asBlock([`{ ${this.tempDecl(temps)} return (`, ...body, '); }']);
         else asExpr(body);
       }
@@ -298,11 +316,13 @@ class Rewriter {
       return o;
     };
     let inner: Piece[];
+    const fast = dual ? emitFast(range) : [];
     if (dual) {
-      const fast = range({ ...base, known: this.info.knownFor(fn, entry) });
       const traced = range({ ...base, mode: 'traced' });
-      inner = [` if (${cond()}) {`, ...fast, '} else {', ...traced, '}'];
-    } else inner = range(base);
+      // The plain body stays at the function's top level (V8's on-stack replacement of a hot
+      // loop compiles it as well as the original only there); the traced one returns early.
+      inner = [` if (!(${cond()})) {`, ...traced, ' return; }', ...fast];
+    } else inner = fast.length ? fast : range(base);
     out.push(this.tempDecl(temps), ...inner, { a: innerEnd, b: node.end });
   }
 
@@ -567,7 +587,8 @@ class Rewriter {
     if (!isRoot && !this.isSite(n)) return this.leaf(n, ctx, out, sub);
     if (n.type === 'BinaryExpression') {
       const p = this.opPos(n.left.end, n.right.start, n.operator, n.start);
-      out.push({ s: `${this.call(BINARY_HELPER[n.operator])}(`, o: p });
+      // A compound assignment's own operation updates tensors in place.
+      out.push({ s: n.fxUpdate ? `${this.call('update')}('${n.fxUpdate}', ` : `${this.call(BINARY_HELPER[n.operator])}(`, o: p });
       this.helperTree(n.left, ctx, out, sub, false);
       out.push(', ');
       this.helperTree(n.right, ctx, out, sub, false);
@@ -736,6 +757,15 @@ class Rewriter {
       out.push({ s: `${upd}('${name}', `, o: node.start }, { a: left.start, b: left.end }, ', ');
       this.wrapped(node.right, ctx, out);
       out.push(`, ${JSON.stringify(left.name)})`);
+      return;
+    }
+    if (isId) {
+      // `x op= e` is `x = x op e` with one check for all operands (the operation itself
+      // updates a tensor in place): a tree whose root is the assignment's operation.
+      const root: Node = { type: 'BinaryExpression', operator: node.operator.slice(0, -1), left, right: node.right, start: node.start, end: node.end, fxUpdate: name };
+      out.push('(', { s: `${left.name} = `, o: node.start });
+      this.tree(root, ctx, out, false);
+      out.push(')');
       return;
     }
     const pre: Piece[] = [];
