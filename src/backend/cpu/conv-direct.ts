@@ -80,6 +80,7 @@ export function tryDirectConv(x: FloatArray, w: FloatArray, g: DirectGeometry): 
   const macs = g.n * g.o * g.oh * g.ow * k;
   const pool = forced === 'threaded' || (forced === 'auto' && macs >= THREADED_MIN_MACS) ? rt.pool() : null;
 
+  pool?.wake();
   const { n, c, h, o, kh, kw, oh, ow, ph, pw, groups, cg, og } = g;
   const hp = h + 2 * ph, wp = g.w + 2 * pw;
   const ohw = oh * ow;
@@ -116,14 +117,16 @@ export function tryDirectConv(x: FloatArray, w: FloatArray, g: DirectGeometry): 
         }
       }
     }
-    const parts = pool ? Math.min(cnt, 1 + pool.readyCount()) : 1;
+    // a few image ranges per thread: whoever is free claims the next one (see ThreadPool.run)
+    const parts = pool ? Math.min(cnt, 4 * (1 + pool.readyCount())) : 1;
     const per = Math.ceil(cnt / parts);
     const jobs: WasmJob[] = [];
     for (let i0 = 0; i0 < cnt; i0 += per) {
       const ni = Math.min(per, cnt - i0);
       jobs.push({ fn, args: Int32Array.from([X0 + i0 * xImg * 4, W0, Y0 + i0 * yImg * 4, cg, hp, wp, og, oh, ow, kh, ni, xImg * 4, yImg * 4, groups, wGroup * 4]) });
     }
-    if (pool && jobs.length > 1) pool.run(jobs);
+    // forced 'threaded' leaves image ranges to the workers (tests rely on it); auto lets this thread take any
+    if (pool && jobs.length > 1) pool.run(jobs, forced === 'threaded' ? pool.readyCount() : 0);
     else for (const j of jobs) rt.call(fn, ...j.args);
     out.set(v.subarray(Y0 / 4, Y0 / 4 + cnt * yImg), n0 * yImg);
   }

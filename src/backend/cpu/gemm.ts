@@ -107,13 +107,17 @@ export function gemm(
     return;
   }
   const p = v === 'threaded' ? getPool() : null;
+  p?.wake();
   const parts = p ? 1 + p.readyCount() : 1;
   const dtype = c instanceof Float32Array ? 'float32' : 'float64';
   if (WasmGemmEngine.bytesNeeded(dtype, m, n, k, parts) > ARENA_LIMIT_BYTES) {
     splitGemm(m, n, k, a, aOff, aRs, aCs, b, bOff, bRs, bCs, c, cOff, cRs, accumulate);
     return;
   }
-  eng.gemm(m, n, k, a, aOff, aRs, aCs, b, bOff, bRs, bCs, c, cOff, cRs, accumulate, parts, p ? (jobs) => p.run(jobs) : undefined);
+  // forced 'threaded' keeps one job per worker for the workers (tests rely on it); auto lets
+  // the calling thread take any job a busy worker has not claimed yet
+  const reserve = forced === 'threaded' ? parts - 1 : 0;
+  eng.gemm(m, n, k, a, aOff, aRs, aCs, b, bOff, bRs, bCs, c, cOff, cRs, accumulate, parts, p ? (jobs) => p.run(jobs, reserve) : undefined);
 }
 
 /** Halve the largest dimension so each piece's staging fits the wasm arena. */

@@ -16,17 +16,25 @@
  */
 import { CONTROL_BYTES, JOB_ARGS, type WasmJob } from './wasm/gemm-kernel.js';
 
-/** Int32 words per worker slot (128 bytes: the slots never share a cache line). */
-const SLOT = 32;
-/** First slot starts after a few global words. */
-const SLOT0 = 16;
-/** Slot layout (offsets in int32 words). */
-const REQ = 0, DONE = 1, FN = 2, ARGS = 3, READY = ARGS + JOB_ARGS, ERROR = READY + 1, COUNT = ERROR + 1;
-const MAX_WORKERS = Math.floor((CONTROL_BYTES / 4 - SLOT0) / SLOT);
+/*
+ * Control block layout (int32 words at the start of the shared memory):
+ *   GEN       bumped once per batch of jobs; idle workers wait on it
+ *   NEXT      index of the next unclaimed job (claimed with compareExchange)
+ *   NJOBS     number of jobs in the batch (0 while the batch is being written)
+ *   FINISHED  jobs completed in the batch; the caller waits on it
+ *   jobs      MAX_JOBS entries of JOB_WORDS: fn, args…, status (1 ok, 2 threw)
+ *   workers   one READY and one COUNT word per worker
+ */
+const GEN = 0, NEXT = 1, NJOBS = 2, FINISHED = 3;
+const JOBS = 16;
+const JOB_WORDS = JOB_ARGS + 2, STATUS = JOB_ARGS + 1;
+const MAX_JOBS = 32;
+const WORKERS = JOBS + MAX_JOBS * JOB_WORDS;
+const MAX_WORKERS = Math.floor((CONTROL_BYTES / 4 - WORKERS) / 2);
 /**
  * Polls before blocking: waking a futex-blocked thread costs tens of microseconds, so a
- * worker that just finished keeps polling briefly for a follow-up job (back-to-back
- * matmuls), and the caller polls before sleeping on the workers' completion.
+ * worker that just finished keeps polling briefly for a follow-up batch (back-to-back
+ * calls), and the caller polls before sleeping on the workers' completion.
  */
 const WORKER_SPINS = 20000;
 const CALLER_SPINS = 2000;
@@ -34,34 +42,44 @@ const CALLER_SPINS = 2000;
 /**
  * Worker body, evaluated as a CommonJS script (`eval: true`) so it works the same from
  * src/ under tsx and from dist/. It instantiates the shared modules on the shared memory,
- * resolves the job table, flags itself ready, then serves jobs posted to its slot.
+ * resolves the job table, flags itself ready, then claims jobs of each batch until none is
+ * left. Claims are compareExchange on NEXT, so a job runs exactly once, on whichever thread
+ * gets to it first: a worker that wakes late (its core busy with other processes) finds the
+ * batch already done by the caller instead of holding it up.
  */
 const WORKER_SOURCE = `
 'use strict';
 const { workerData } = require('node:worker_threads');
-const { modules, memory, base, table } = workerData;
+const { modules, memory, id, table } = workerData;
 const inst = modules.map((m) => new WebAssembly.Instance(m, { env: { memory } }).exports);
 const fns = table.map(([m, name]) => inst[m][name]);
 const ctl = new Int32Array(memory.buffer, 0, ${CONTROL_BYTES / 4});
-const REQ = base + ${REQ}, DONE = base + ${DONE}, FN = base + ${FN}, A = base + ${ARGS};
-Atomics.store(ctl, base + ${READY}, 1);
-let seen = Atomics.load(ctl, REQ);
+const READY = ${WORKERS} + 2 * id, COUNT = READY + 1;
+Atomics.store(ctl, READY, 1);
+let gen = Atomics.load(ctl, ${GEN});
 for (;;) {
   let spins = 0;
-  while (Atomics.load(ctl, REQ) === seen) {
-    if (++spins > ${WORKER_SPINS}) { Atomics.wait(ctl, REQ, seen); spins = 0; }
+  while (Atomics.load(ctl, ${GEN}) === gen) {
+    if (++spins > ${WORKER_SPINS}) { Atomics.wait(ctl, ${GEN}, gen); spins = 0; }
   }
-  seen = Atomics.load(ctl, REQ);
-  try {
-    fns[ctl[FN]](ctl[A], ctl[A + 1], ctl[A + 2], ctl[A + 3], ctl[A + 4], ctl[A + 5], ctl[A + 6], ctl[A + 7],
-      ctl[A + 8], ctl[A + 9], ctl[A + 10], ctl[A + 11], ctl[A + 12], ctl[A + 13], ctl[A + 14], ctl[A + 15],
-      ctl[A + 16], ctl[A + 17]);
-  } catch {
-    Atomics.store(ctl, base + ${ERROR}, 1);
+  gen = Atomics.load(ctl, ${GEN});
+  for (;;) {
+    const i = Atomics.load(ctl, ${NEXT});
+    if (i >= Atomics.load(ctl, ${NJOBS})) break;
+    if (Atomics.compareExchange(ctl, ${NEXT}, i, i + 1) !== i) continue;
+    const J = ${JOBS} + i * ${JOB_WORDS}, A = J + 1;
+    try {
+      fns[ctl[J]](ctl[A], ctl[A + 1], ctl[A + 2], ctl[A + 3], ctl[A + 4], ctl[A + 5], ctl[A + 6], ctl[A + 7],
+        ctl[A + 8], ctl[A + 9], ctl[A + 10], ctl[A + 11], ctl[A + 12], ctl[A + 13], ctl[A + 14], ctl[A + 15],
+        ctl[A + 16], ctl[A + 17]);
+      Atomics.store(ctl, J + ${STATUS}, 1);
+    } catch {
+      Atomics.store(ctl, J + ${STATUS}, 2);
+    }
+    Atomics.add(ctl, COUNT, 1);
+    Atomics.add(ctl, ${FINISHED}, 1);
+    Atomics.notify(ctl, ${FINISHED});
   }
-  Atomics.add(ctl, base + ${COUNT}, 1);
-  Atomics.store(ctl, DONE, seen);
-  Atomics.notify(ctl, DONE);
 }
 `;
 
@@ -118,19 +136,18 @@ export class ThreadPool {
 
   constructor(private readonly spec: PoolSpec, size: number, Worker: WorkerCtor) {
     this.ctl = new Int32Array(spec.memory.buffer, 0, CONTROL_BYTES / 4);
+    this.ctl.fill(0, 0, WORKERS + 2 * size);
     for (let w = 0; w < size; w++) {
-      const base = SLOT0 + w * SLOT;
-      this.ctl.fill(0, base, base + SLOT);
       const worker = new Worker(WORKER_SOURCE, {
         eval: true,
-        workerData: { modules: spec.modules, memory: spec.memory, base, table: spec.table },
+        workerData: { modules: spec.modules, memory: spec.memory, id: w, table: spec.table },
       });
       worker.unref(); // idle workers must not keep the process alive
       this.dead.push(false);
-      // A worker that fails to start or dies is never dispatched to again.
+      // A worker that fails to start or dies is not counted as ready any more.
       const retire = (): void => {
         this.dead[w] = true;
-        Atomics.store(this.ctl, base + READY, 0);
+        Atomics.store(this.ctl, WORKERS + 2 * w, 0);
       };
       worker.on('error', retire);
       worker.on('exit', retire);
@@ -151,7 +168,7 @@ export class ThreadPool {
   }
 
   private isReady(w: number): boolean {
-    return !this.dead[w] && Atomics.load(this.ctl, SLOT0 + w * SLOT + READY) === 1;
+    return !this.dead[w] && Atomics.load(this.ctl, WORKERS + 2 * w) === 1;
   }
 
   /**
@@ -161,7 +178,7 @@ export class ThreadPool {
   waitReady(timeoutMs = 5000): number {
     const end = performance.now() + timeoutMs;
     for (let w = 0; w < this.workers.length; w++) {
-      const i = SLOT0 + w * SLOT + READY;
+      const i = WORKERS + 2 * w;
       while (!this.dead[w] && Atomics.load(this.ctl, i) !== 1) {
         const left = end - performance.now();
         if (left <= 0) return this.readyCount();
@@ -171,48 +188,66 @@ export class ThreadPool {
     return this.readyCount();
   }
 
+  /**
+   * Rouse workers that fell asleep waiting for jobs, so they are polling by the time the
+   * caller has staged its operands and posts (a futex wake-up takes tens of µs; the staging
+   * copies hide it). Cheap when they are already polling.
+   */
+  wake(): void {
+    Atomics.notify(this.ctl, GEN);
+  }
+
   /** Jobs completed by each worker so far (lets tests prove the workers really ran). */
   jobCounts(): number[] {
-    return this.workers.map((_, w) => Atomics.load(this.ctl, SLOT0 + w * SLOT + COUNT));
+    return this.workers.map((_, w) => Atomics.load(this.ctl, WORKERS + 2 * w + 1));
   }
 
   /**
-   * Run all jobs: jobs 1.. go to ready workers, job 0 and any job no worker could take
-   * run here; returns when all are done. A job whose worker reported an error is re-run here.
+   * Run all jobs and return when they are done. The jobs are published as one batch; the
+   * calling thread and the workers claim them one at a time until none is left, so a worker
+   * that is slow to wake (its core busy elsewhere) costs only its share of the parallelism,
+   * not a wait. With `reserve` > 0 the calling thread leaves the last `reserve` jobs of each
+   * batch to the workers (for the forced `'threaded'` variants, whose point is to exercise
+   * the workers). A job whose worker reported an error is re-run here.
    */
-  run(jobs: WasmJob[]): void {
-    const ctl = this.ctl;
-    const posted: { base: number; seq: number; job: WasmJob }[] = [];
-    const local: WasmJob[] = [jobs[0]!];
-    let w = 0;
-    for (let j = 1; j < jobs.length; j++) {
-      while (w < this.workers.length && !this.isReady(w)) w++;
-      if (w >= this.workers.length) {
-        local.push(jobs[j]!);
-        continue;
-      }
-      const base = SLOT0 + w * SLOT;
-      const job = jobs[j]!;
-      ctl.set(job.args, base + ARGS);
-      ctl[base + FN] = job.fn;
-      const seq = (Atomics.load(ctl, base + REQ) + 1) | 0;
-      Atomics.store(ctl, base + REQ, seq); // publishes the arguments written above
-      Atomics.notify(ctl, base + REQ);
-      posted.push({ base, seq, job });
-      w++;
+  run(jobs: WasmJob[], reserve = 0): void {
+    const r = Math.min(reserve, this.readyCount());
+    for (let s = 0; s < jobs.length; s += MAX_JOBS) this.runBatch(jobs, s, Math.min(jobs.length, s + MAX_JOBS), r);
+  }
+
+  private runBatch(jobs: WasmJob[], from: number, to: number, reserve: number): void {
+    const ctl = this.ctl, n = to - from, mineUpTo = Math.max(1, n - reserve);
+    // NJOBS = 0 first: a straggler from the last batch can claim nothing while the table is rewritten
+    Atomics.store(ctl, NJOBS, 0);
+    Atomics.store(ctl, NEXT, 0);
+    for (let i = 0; i < n; i++) {
+      const job = jobs[from + i]!, J = JOBS + i * JOB_WORDS;
+      ctl[J] = job.fn;
+      ctl.set(job.args, J + 1);
+      ctl[J + STATUS] = 0;
     }
-    for (const job of local) this.runLocal(job);
-    for (const p of posted) {
-      let spins = 0;
-      for (;;) {
-        const done = Atomics.load(ctl, p.base + DONE);
-        if (done === p.seq) break;
-        if (++spins > CALLER_SPINS) Atomics.wait(ctl, p.base + DONE, done, 50);
-      }
-      if (Atomics.load(ctl, p.base + ERROR) !== 0) {
-        Atomics.store(ctl, p.base + ERROR, 0);
-        this.runLocal(p.job);
-      }
+    Atomics.store(ctl, FINISHED, 0);
+    Atomics.store(ctl, NJOBS, n);
+    Atomics.add(ctl, GEN, 1);
+    Atomics.notify(ctl, GEN);
+    let mine = 0;
+    for (;;) {
+      const i = Atomics.load(ctl, NEXT);
+      if (i >= mineUpTo) break;
+      if (Atomics.compareExchange(ctl, NEXT, i, i + 1) !== i) continue;
+      this.runLocal(jobs[from + i]!);
+      ctl[JOBS + i * JOB_WORDS + STATUS] = 1;
+      mine++;
+      Atomics.add(ctl, FINISHED, 1);
+    }
+    let spins = 0;
+    for (;;) {
+      const done = Atomics.load(ctl, FINISHED);
+      if (done >= n) break;
+      if (++spins > CALLER_SPINS) Atomics.wait(ctl, FINISHED, done, 50);
+    }
+    if (mine < n) {
+      for (let i = 0; i < n; i++) if (Atomics.load(ctl, JOBS + i * JOB_WORDS + STATUS) === 2) this.runLocal(jobs[from + i]!);
     }
   }
 

@@ -269,6 +269,7 @@ function threaded(
   const pool = rt?.pool();
   const fn = rt ? rt.fn('ew', name) : -1;
   if (!rt || !pool || fn < 0) return false;
+  pool.wake();
   const e = dt === 'float32' ? 4 : 8;
   const A = CONTROL_BYTES, span = Math.ceil((n * e + 16) / 64) * 64, B = A + span;
   const views = rt.engine.reserve(B + span);
@@ -280,7 +281,8 @@ function threaded(
     if (mode === 'vs') v[B / e] = b[bOff]!;
     else if (mode === 'vv') v.set(b.subarray(bOff, bOff + n), B / e);
   }
-  const parts = 1 + pool.readyCount();
+  // a few slices per thread: whoever is free claims the next one (see ThreadPool.run)
+  const parts = 4 * (1 + pool.readyCount());
   const slice = Math.ceil(n / parts / 16) * 16;
   const jobs: WasmJob[] = [];
   for (let s = 0; s < n; s += slice) {
@@ -291,7 +293,8 @@ function threaded(
           : [B, A + off, A + off, len];
     jobs.push({ fn, args: Int32Array.from(args) });
   }
-  if (jobs.length > 0) pool.run(jobs);
+  // forced 'threaded' leaves slices to the workers (tests rely on it); auto lets this thread take any
+  if (jobs.length > 0) pool.run(jobs, forcedMap === 'threaded' ? pool.readyCount() : 0);
   o.set(v.subarray(A / e, A / e + n), oOff);
   return true;
 }

@@ -408,7 +408,7 @@ export interface WasmJob {
 /** A gemm driver call (`fn` 0 = float32, 1 = float64). */
 export type GemmJob = WasmJob;
 
-/** Runs jobs; job 0 may be run by the caller's thread. Must return only when all are done. */
+/** Runs jobs (some possibly on the caller's thread). Must return only when all are done. */
 export type JobRunner = (jobs: WasmJob[]) => void;
 
 const align = (x: number, a = 64): number => Math.ceil(x / a) * a;
