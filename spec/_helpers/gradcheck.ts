@@ -6,7 +6,8 @@
  * g = back(u) must predict the change of φ(x) = ⟨u, f(x)⟩ along random directions v: the
  * central difference φ(x + hv) − φ(x − hv) against ⟨g, Δ⟩, where Δ = (x + hv) − (x − hv)
  * is the displacement actually applied (computed after rounding the perturbed inputs, so
- * the rounding of x ± hv is not an error of the comparison). One joint direction over all
+ * the rounding of x ± hv is not an error of the comparison; with the extrapolation below,
+ * the matching combination (8·Δ(h) − Δ(2h))/6). One joint direction over all
  * arguments, and one per argument when there are several (so swapped partials are caught).
  *
  * Second order — `checkSecondOrder(f, args)`: with fixed random u (output) and r (one per

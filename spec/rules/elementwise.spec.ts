@@ -199,12 +199,16 @@ test('maximum/minimum split the gradient equally on ties; maximum(x, x) gives th
 });
 
 test('comparisons carry no gradient; where passes none to the condition', () => {
-  const x = tensor([-1, 0.5, 2]);
-  for (const f of [gt, ge, lt, le, eq, ne]) {
+  const xs = [-1, 0.5, 2];
+  const x = tensor(xs);
+  const js: [F2, (a: number, b: number) => boolean][] = [
+    [gt, (a, b) => a > b], [ge, (a, b) => a >= b], [lt, (a, b) => a < b], [le, (a, b) => a <= b], [eq, (a, b) => a === b], [ne, (a, b) => a !== b],
+  ];
+  for (const [f, cmp] of js) {
     assertExact(gradient((t: Tensor) => sum(f(t, 0.5)), x)[0], [0, 0, 0], `${f.name} on tensors`);
     assertExact(gradient((t: number) => f(t, 0.5), 2)[0], 0, `${f.name} on numbers`);
-    // a comparison's mask times x: only the mul carries gradient
-    assertExact(gradient((t: Tensor) => sum(mul(f(t, 0.5), t)), x)[0], Array.from(f(x, 0.5).data), `${f.name} mask · x`);
+    // a comparison's mask times x: only the mul carries gradient, d/dx Σ mask·x = mask
+    assertExact(gradient((t: Tensor) => sum(mul(f(t, 0.5), t)), x)[0], xs.map((v) => (cmp(v, 0.5) ? 1 : 0)), `${f.name} mask · x`);
   }
   const [gc] = gradient((c: Tensor) => sum(where(c, tensor([1, 2, 3]), 0)), tensor([1, 0, 1]));
   assertExact(gc, [0, 0, 0], 'where: condition');
