@@ -15,7 +15,7 @@
 import * as ew from '../ops/elementwise.js';
 import { Tensor } from '../tensor/tensor.js';
 import { fromData, tensor } from '../tensor/convert.js';
-import { checkMutable, isTracked, primal, tracingDepth } from './ad-shim.js';
+import { checkMutable, isTracked, primal, tracingDepth } from '../ad/index.js';
 
 type Bin = (a: never, b: never) => unknown;
 const lib = ew as unknown as Record<string, (...xs: unknown[]) => unknown>;
