@@ -239,10 +239,11 @@ test('pow at a zero base: 0 for exponent 0, limits along a > 0 elsewhere; x² at
   assertExact(g, [0, 2, -4], 'd/dx Σ x² on tensors with a zero');
 });
 
-test('softplus′ is σ(x) near 0 (on both sides of the relu and abs kinks of its formula)', () => {
-  // At x = 0 exactly the composite gives 0, not ½: see spec/_pending/softplus-at-zero.txt.
+test('softplus′ is σ(x) everywhere, x = 0 included (no kink convention leaks in); softplus″(0) = ¼', () => {
   const tol = (e: number) => 4 * EPS * Math.max(1, Math.abs(e));
-  for (const x of [-2, -1e-3, -1e-300, 1e-300, 1e-3, 2]) assertClose(gradient(softplus, x)[0], 1 / (1 + Math.exp(-x)), tol, `softplus'(${x})`);
+  for (const x of [-2, -1e-3, -1e-300, 0, 1e-300, 1e-3, 2]) assertClose(gradient(softplus, x)[0], 1 / (1 + Math.exp(-x)), tol, `softplus'(${x})`);
+  assertClose(gradient((x: number) => gradient(softplus, x)[0], 0)[0], 0.25, tol, "softplus''(0)");
+  assertClose(gradient((t: Tensor) => sum(softplus(t)), tensor([0, -0, 1]))[0], [0.5, 0.5, 1 / (1 + Math.exp(-1))], tol, "softplus' on a tensor with zeros");
 });
 
 // ---------------------------------------------------------------- higher derivatives against closed forms
