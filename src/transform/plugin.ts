@@ -22,16 +22,25 @@ import { dirname } from 'node:path';
 import { CODE_FILE, RUNTIME_FILE, TS_FILE, fileFilter, stripTypes, transformFile, type TransformOptions } from './files.js';
 import { tsAlternative } from './hooks.js';
 import { pathToFileURL } from 'node:url';
-import type { SourceMapJSON } from './rewrite.js';
 
 export type { TransformOptions } from './files.js';
+
+/** A source map as Rollup and Vite take it. */
+export interface RawSourceMap {
+  version: number;
+  file?: string;
+  sources: string[];
+  sourcesContent?: string[];
+  names: string[];
+  mappings: string;
+}
 
 /** The subset of the Rollup/Vite plugin interface used here. */
 export interface RollupLikePlugin {
   name: string;
   enforce?: 'pre' | 'post';
   resolveId?(source: string, importer: string | undefined): string | null;
-  transform(code: string, id: string): { code: string; map: SourceMapJSON | null } | null;
+  transform(code: string, id: string): { code: string; map: RawSourceMap | null } | null;
 }
 
 /** The subset of the esbuild plugin interface used here. */
@@ -70,12 +79,12 @@ function rollupLike(name: string, options: TransformOptions, framework: 'vite' |
         // Rollup alone cannot read TypeScript: strip it (fluxion's own sources included).
         if (framework === 'rollup' && isTS) {
           const r = stripTypes(code, path);
-          return { code: r.code, map: r.map };
+          return { code: r.code, map: r.map as unknown as RawSourceMap };
         }
         return null;
       }
       const r = transformFile(code, path, { sourceType: 'module', rewriteIt, isTypeScript: isTS, runtime: RUNTIME_FILE });
-      return { code: r.code.replace(/\n\/\/# sourceMappingURL=.*\n?$/, '\n'), map: r.map };
+      return { code: r.code.replace(/\n\/\/# sourceMappingURL=.*\n?$/, '\n'), map: r.map as unknown as RawSourceMap | null };
     },
   };
 }
