@@ -86,11 +86,37 @@ function splitLoss(y: unknown): { loss: unknown; aux: unknown; form: 'plain' | '
 export function gradient(f: () => unknown, ps: Params): Grads;
 export function gradient(f: (...args: any[]) => unknown, ...args: unknown[]): any[];
 export function gradient(f: (...args: any[]) => unknown, ...args: unknown[]): unknown[] | Grads {
-  if (args.length === 1 && args[0] instanceof Params) return implicitGradient(f, args[0], 'gradient').grad;
+  if (args.length === 1) {
+    if (args[0] instanceof Params) return implicitGradient(f, args[0], 'gradient').grad;
+    if (typeof args[0] === 'number') return [scalarDerivative(f as (x: unknown) => unknown, args[0])];
+  }
   const { tape, traced, y } = record(f, args, 'gradient');
   try {
     const seed = scalarSeed(y, 'gradient');
     return sweepToGradients(tape, args, traced, y, seed, 'gradient');
+  } finally {
+    tape.release();
+  }
+}
+
+/** gradient(f, x) for one number: the same steps as the general path, without the argument walk (the per-call cost matters here). */
+function scalarDerivative(f: (x: unknown) => unknown, x0: number): unknown {
+  if (typeof f !== 'function') throw new TypeError(`gradient: expected a function to differentiate, got ${typeof f}`);
+  const tape = Tape.begin();
+  let y: unknown;
+  const x = new TrackedNumber(x0, tape, tape.leaf(), tape.gen);
+  try {
+    y = f(x);
+  } finally {
+    tape.end();
+  }
+  try {
+    if (!(y instanceof TrackedNumber)) {
+      const adj = tape.sweep(seedsOf(y, scalarSeed(y, 'gradient'), tape, 'gradient'));
+      return adj[x.id] ?? 0;
+    }
+    if (y.tape !== tape) return 0;
+    return tape.sweep([[y.id, 1]])[x.id] ?? 0;
   } finally {
     tape.release();
   }

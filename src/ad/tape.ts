@@ -55,6 +55,11 @@ function plus(a: Value, b: Value): Value {
   return typeof a === 'number' && typeof b === 'number' ? a + b : math!.add(a, b);
 }
 
+function allNumbers(seeds: readonly [number, Value][]): boolean {
+  for (let i = 0; i < seeds.length; i++) if (typeof seeds[i][1] !== 'number') return false;
+  return true;
+}
+
 /** Open tapes, innermost last. */
 const stack: Tape[] = [];
 /** Closed tapes kept for reuse by `gradient`, so a call allocates no typed arrays. */
@@ -77,7 +82,10 @@ export class Tape {
   objects: (GeneralNode | ObjectPartials | undefined)[] = [];
   /** Scratch for numeric sweeps, reused across calls (a sweep's result is read before the next). */
   private adjBuf = new Float64Array(64);
-  private hitBuf = new Uint8Array(64);
+  private stampBuf = new Uint32Array(64);
+  private sweeps = 0;
+  /** Ids of the leaf nodes. */
+  private leaves: number[] = [];
   /** True while every node is a leaf or a plain-number scalar node: enables the numeric sweep. */
   numeric = true;
   /** Objects being differentiated (arguments and params), guarded against in-place mutation. */
@@ -113,6 +121,7 @@ export class Tape {
   /** Return a closed tape to the pool; its nodes are dropped. Only when nothing can call its sweep again. */
   release(): void {
     if (this.objects.length > 0) this.objects.length = 0;
+    this.leaves.length = 0;
     this.n = 0;
     this.numeric = true;
     this.gen++;
@@ -139,6 +148,7 @@ export class Tape {
     if (this.n === this.kind.length) this.grow();
     const id = this.n++;
     this.kind[id] = Kind.Leaf;
+    this.leaves.push(id);
     return id;
   }
 
@@ -179,24 +189,36 @@ export class Tape {
   sweep(seeds: readonly [id: number, dy: Value][]): Value[] | Float64Array {
     const n = this.n;
     const { kind, pa, pb, da, db } = this;
-    if (this.numeric && seeds.every(([, d]) => typeof d === 'number')) {
+    if (this.numeric && allNumbers(seeds)) {
       if (this.adjBuf.length < n) {
         this.adjBuf = new Float64Array(this.kind.length);
-        this.hitBuf = new Uint8Array(this.kind.length);
+        this.stampBuf = new Uint32Array(this.kind.length);
       }
-      const adj = this.adjBuf.fill(0, 0, n);
-      // `hit` tells an unreached node (skipped) from one whose cotangent is 0 (0 · ∞ must give NaN)
-      const hit = this.hitBuf.fill(0, 0, n);
-      for (const [id, d] of seeds) {
-        adj[id] += d as number;
-        hit[id] = 1;
+      // a node's adjoint is valid only where its stamp is this sweep's: no O(n) clearing, and an
+      // unreached node (skipped) stays distinct from one whose cotangent is 0 (0 · ∞ must give NaN)
+      const adj = this.adjBuf, stamp = this.stampBuf;
+      if (this.sweeps === 0xffffffff) { stamp.fill(0); this.sweeps = 0; }
+      const now = ++this.sweeps;
+      for (let s = 0; s < seeds.length; s++) {
+        const id = seeds[s][0], d = seeds[s][1] as number;
+        if (stamp[id] === now) adj[id] += d;
+        else { adj[id] = d; stamp[id] = now; }
       }
       for (let i = n - 1; i >= 0; i--) {
-        if (hit[i] === 0 || kind[i] === Kind.Leaf) continue;
+        if (stamp[i] !== now || kind[i] === Kind.Leaf) continue;
         const g = adj[i], a = pa[i], b = pb[i];
-        if (a >= 0) { adj[a] += g * da[i]; hit[a] = 1; }
-        if (b >= 0) { adj[b] += g * db[i]; hit[b] = 1; }
+        if (a >= 0) {
+          if (stamp[a] === now) adj[a] += g * da[i];
+          else { adj[a] = g * da[i]; stamp[a] = now; }
+        }
+        if (b >= 0) {
+          if (stamp[b] === now) adj[b] += g * db[i];
+          else { adj[b] = g * db[i]; stamp[b] = now; }
+        }
       }
+      // unreached entries hold stale values: zero those callers read (the leaves)
+      const leaves = this.leaves;
+      for (let k = 0; k < leaves.length; k++) if (stamp[leaves[k]] !== now) adj[leaves[k]] = 0;
       return adj;
     }
     const adj: Value[] = new Array(n);
@@ -282,13 +304,20 @@ const TRACED_HINT =
  * library's operations (and the operator transform) record what is done with it.
  */
 export class TrackedNumber {
-  constructor(
-    /** The value one level down: a number, or a number traced by an enclosing gradient. */
-    readonly value: number | TrackedNumber,
-    readonly tape: Tape,
-    readonly id: number,
-    readonly gen: number,
-  ) {}
+  // `declare` + constructor assignments: one initialisation pass per object (parameter
+  // properties would also emit class-field definitions first); this is allocated per scalar op
+  /** The value one level down: a number, or a number traced by an enclosing gradient. */
+  declare readonly value: number | TrackedNumber;
+  declare readonly tape: Tape;
+  declare readonly id: number;
+  declare readonly gen: number;
+
+  constructor(value: number | TrackedNumber, tape: Tape, id: number, gen: number) {
+    (this as { value: unknown }).value = value;
+    (this as { tape: Tape }).tape = tape;
+    (this as { id: number }).id = id;
+    (this as { gen: number }).gen = gen;
+  }
 
   /** Whether this value is still being recorded (its gradient call is running). */
   get live(): boolean {

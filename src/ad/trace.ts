@@ -36,12 +36,28 @@ function tracedBind<P extends Primitive>(prim: P, inputs: Tensor[], params: Prim
 
 /** A unary operation on a traced number: the derivative becomes the node's partial. */
 export function traceUnary(op: UnaryOp, fn: (x: Num) => Num, x: TrackedNumber): Num {
-  const lx = liveNumber(x);
+  const lx = x.tape.open && x.tape.gen === x.gen ? x : liveNumber(x);
   if (typeof lx === 'number') return fn(lx);
   const v = lx.value;
   const y = fn(v);
-  const d = unaryDerivative[op](v as number, y as number);
-  return trackNumber(y, lx.tape, lx.tape.scalar(lx.id, -1, d, 0));
+  const d = typeof v === 'number' ? numberDerivative(op, v, y as number) : unaryDerivative[op](v as unknown as number, y as number);
+  return new TrackedNumber(y, lx.tape, lx.tape.scalar(lx.id, -1, d, 0), lx.tape.gen);
+}
+
+/** The unary derivatives on plain numbers, without going back through the ops (same values as the rules). */
+function numberDerivative(op: UnaryOp, x: number, y: number): number {
+  switch (op) {
+    case 'neg': return -1;
+    case 'exp': return y;
+    case 'log': return 1 / x;
+    case 'sqrt': return 0.5 / y;
+    case 'sin': return Math.cos(x);
+    case 'cos': return -Math.sin(x);
+    case 'tanh': return 1 - y * y;
+    case 'sigmoid': return y * (1 - y);
+    case 'relu': return x > 0 ? 1 : 0;
+    default: return unaryDerivative[op](x, y) as number;
+  }
 }
 
 type Partials = readonly [(a: number, b: number, y: number) => unknown, (a: number, b: number, y: number) => unknown];
@@ -74,6 +90,8 @@ export function traceBinary(op: BinaryOp | CompareOp, fn: (a: Num, b: Num) => Nu
       case 'sub': da = 1; db = -1; break;
       case 'mul': da = bv; db = av; break;
       case 'div': da = 1 / bv; db = -(y as number) / bv; break;
+      // as the rule: ∂/∂a exactly 0 for b = 0; ∂/∂b = y·log a, taken as 0 at a = 0
+      case 'pow': da = bv === 0 ? 0 : bv * av ** (bv - 1); db = ib < 0 ? 0 : (y as number) * Math.log(av === 0 ? 1 : av); break;
       default: return generic(op, top, ia, ib, av, bv, y);
     }
     return new TrackedNumber(y, top, top.scalar(ia, ib, da, db), top.gen);

@@ -10,6 +10,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import type { BinaryOp, CompareOp, UnaryOp } from './primitive.js';
 import { TrackedNumber, primalNumber } from '../ad/tape.js';
 import { adHooks } from '../ad/hooks.js';
+import { tracedAdd, tracedDiv, tracedMul, tracedSub } from '../ad/scalar.js';
 
 const NONE = {} as Record<string, never>;
 
@@ -92,13 +93,17 @@ export const relu = ((x) => (typeof x === 'number' ? (x < 0 ? 0 : x) : unarySlow
 export const erf = ((x) => (typeof x === 'number' ? S.erf(x) : unarySlow('erf', erf as AnyUnary, x))) as UnaryFn;
 
 /** a + b */
-export const add = ((a, b) => (typeof a === 'number' && typeof b === 'number' ? a + b : binarySlow('add', add as AnyBinary, a, b))) as BinaryFn;
+export const add = ((a, b) => (typeof a === 'number' && typeof b === 'number' ? a + b
+  : isNum(a) && isNum(b) ? tracedAdd(a, b, add as AnyBinary) : binarySlow('add', add as AnyBinary, a, b))) as BinaryFn;
 /** a − b */
-export const sub = ((a, b) => (typeof a === 'number' && typeof b === 'number' ? a - b : binarySlow('sub', sub as AnyBinary, a, b))) as BinaryFn;
+export const sub = ((a, b) => (typeof a === 'number' && typeof b === 'number' ? a - b
+  : isNum(a) && isNum(b) ? tracedSub(a, b, sub as AnyBinary) : binarySlow('sub', sub as AnyBinary, a, b))) as BinaryFn;
 /** a · b */
-export const mul = ((a, b) => (typeof a === 'number' && typeof b === 'number' ? a * b : binarySlow('mul', mul as AnyBinary, a, b))) as BinaryFn;
+export const mul = ((a, b) => (typeof a === 'number' && typeof b === 'number' ? a * b
+  : isNum(a) && isNum(b) ? tracedMul(a, b, mul as AnyBinary) : binarySlow('mul', mul as AnyBinary, a, b))) as BinaryFn;
 /** a / b */
-export const div = ((a, b) => (typeof a === 'number' && typeof b === 'number' ? a / b : binarySlow('div', div as AnyBinary, a, b))) as BinaryFn;
+export const div = ((a, b) => (typeof a === 'number' && typeof b === 'number' ? a / b
+  : isNum(a) && isNum(b) ? tracedDiv(a, b, div as AnyBinary) : binarySlow('div', div as AnyBinary, a, b))) as BinaryFn;
 /** aᵇ */
 export const pow = ((a, b) => (typeof a === 'number' && typeof b === 'number' ? a ** b : binarySlow('pow', pow as AnyBinary, a, b))) as BinaryFn;
 /** The larger of a and b (NaN if either is NaN) */
