@@ -156,6 +156,7 @@ const SIMD = {
   f64x2Abs: 0xec, f64x2Neg: 0xed, f64x2Sqrt: 0xef, f64x2Div: 0xf3, f64x2Min: 0xf4, f64x2Max: 0xf5,
   f64x2Pmin: 0xf6, f64x2Pmax: 0xf7,
   i32x4TruncSatF32x4S: 0xf8, f32x4ConvertI32x4S: 0xfa, f64x2ConvertLowI32x4S: 0xfe,
+  i32x4AllTrue: 0xa3, v128AnyTrue: 0x53,
   i32x4TruncSatF64x2SZero: 0xfc, i64x2ExtendLowI32x4S: 0xc7, f64x2Trunc: 0x7a, f64x2Floor: 0x75, f64x2Ceil: 0x74,
 } as const;
 
@@ -398,6 +399,10 @@ export class FunctionBuilder {
   f64x2Ceil(): this { return this.simd(SIMD.f64x2Ceil); }
   /** Saturating f64 → int32 into lanes 0, 1 (lanes 2, 3 zero; NaN → 0). */
   i32x4TruncSatF64x2SZero(): this { return this.simd(SIMD.i32x4TruncSatF64x2SZero); }
+  /** 1 if every i32 lane is non-zero, else 0 (pops a v128, pushes an i32). */
+  i32x4AllTrue(): this { return this.simd(SIMD.i32x4AllTrue); }
+  /** 1 if any bit is set, else 0 (pops a v128, pushes an i32). */
+  v128AnyTrue(): this { return this.simd(SIMD.v128AnyTrue); }
   /** Sign-extend i32 lanes 0, 1 to two i64 lanes. */
   i64x2ExtendLowI32x4S(): this { return this.simd(SIMD.i64x2ExtendLowI32x4S); }
   /** Saturating float → int32 (NaN → 0). */

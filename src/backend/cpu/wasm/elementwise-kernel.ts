@@ -195,74 +195,91 @@ const EXP = {
 };
 
 /**
- * exp of the f64x2 in local `x`, pushed on the stack. Per lane, as the scalar code:
- * k = trunc(x/ln2 ± ½) (0 when |x| ≤ ½ln2), hi = x − k·ln2Hi, lo = k·ln2Lo, r = hi − lo,
- * c = r − r²·P(r²), y = 1 − ((lo − r·c/(2 − c)) − hi), result y·2ᵏ (as y·2^⌊k/2⌋·2^⌈k/2⌉,
- * which rounds once, like the scalar code's split scaling near the ends of the range);
- * special lanes (|x| < 2⁻²⁸, x = 1, overflow, underflow) are selected at the end.
+ * exp of the f64x2s in locals `xs`, left in locals `out` (one per input). Per lane, as the
+ * scalar code: k = trunc(x/ln2 ± ½) (0 when |x| ≤ ½ln2), hi = x − k·ln2Hi, lo = k·ln2Lo,
+ * r = hi − lo, c = r − r²·P(r²), y = 1 − ((lo − r·c/(2 − c)) − hi), result y·2ᵏ (as
+ * y·2^⌊k/2⌋·2^⌈k/2⌉, which rounds once, like the scalar code's split scaling near the ends
+ * of the range); special lanes (|x| < 2⁻²⁸, x = 1, overflow, underflow) are selected at the
+ * end. Several inputs are evaluated step by step side by side, so the processor overlaps
+ * their dependency chains (the polynomial and the division are long ones).
+ *
+ * With `forFloat32` the lanes are widened float32 values whose results are rounded to
+ * float32 afterwards: x is clamped to [−746, 710] instead (the results there overflow or
+ * underflow all the same), and the |x| < 2⁻²⁸ and x = 1 lanes need no special case (their
+ * float64 results differ from the scalar code's by at most an ulp, far from any float32
+ * rounding boundary: 1 + x with |x| < 2⁻²⁸, and e).
  */
-function exp64(f: FunctionBuilder, k: ConstPool, x: number): void {
-  const ax = f.local(v128), t = f.local(v128), hi = f.local(v128), lo = f.local(v128), r = f.local(v128);
-  const rr = f.local(v128), c = f.local(v128), k1 = f.local(v128);
-  f.get(x).f64x2Abs().set(ax);
+function exp64(f: FunctionBuilder, k: ConstPool, xs: number[], out: number[], forFloat32 = false): void {
+  const m = xs.length;
+  const L = (): number[] => Array.from({ length: m }, () => f.local(v128));
+  const ax = L(), t = L(), hi = L(), lo = L(), r = L(), rr = L(), c = L(), k1 = L(), x = L();
+  const each = (fn: (i: number) => void): void => { for (let i = 0; i < m; i++) fn(i); };
+  if (forFloat32) each((i) => f.get(xs[i]!).get(k.f64(-746)).f64x2Max().get(k.f64(710)).f64x2Min().set(x[i]!));
+  else each((i) => f.get(xs[i]!).set(x[i]!));
+  each((i) => f.get(x[i]!).f64x2Abs().set(ax[i]!));
   // t = trunc(invLn2·x + copysign(½, x)), forced to 0 where |x| is below ½ln2
-  f.get(k.f64(EXP.invLn2)).get(x).f64x2Mul();
-  f.get(x).get(k.i64Sign()).v128And().get(k.f64(0.5)).v128Or().f64x2Add().f64x2Trunc();
-  f.get(ax).get(k.f64(EXP.halfLn2)).f64x2Lt().v128AndNot().set(t);
-  f.get(x).get(t).get(k.f64(EXP.ln2Hi)).f64x2Mul().f64x2Sub().set(hi);
-  f.get(t).get(k.f64(EXP.ln2Lo)).f64x2Mul().set(lo);
-  f.get(hi).get(lo).f64x2Sub().set(r);
-  f.get(r).get(r).f64x2Mul().set(rr);
+  each((i) => {
+    f.get(k.f64(EXP.invLn2)).get(x[i]!).f64x2Mul();
+    f.get(x[i]!).get(k.i64Sign()).v128And().get(k.f64(0.5)).v128Or().f64x2Add().f64x2Trunc();
+    f.get(ax[i]!).get(k.f64(EXP.halfLn2)).f64x2Lt().v128AndNot().set(t[i]!);
+  });
+  each((i) => f.get(x[i]!).get(t[i]!).get(k.f64(EXP.ln2Hi)).f64x2Mul().f64x2Sub().set(hi[i]!));
+  each((i) => f.get(t[i]!).get(k.f64(EXP.ln2Lo)).f64x2Mul().set(lo[i]!));
+  each((i) => f.get(hi[i]!).get(lo[i]!).f64x2Sub().set(r[i]!));
+  each((i) => f.get(r[i]!).get(r[i]!).f64x2Mul().set(rr[i]!));
   // c = r − rr·(P1 + rr·(P2 + rr·(P3 + rr·(P4 + rr·P5))))
-  f.get(k.f64(EXP.p[4]!));
-  for (let i = 3; i >= 0; i--) f.get(rr).f64x2Mul().get(k.f64(EXP.p[i]!)).f64x2Add();
-  f.get(rr).f64x2Mul().set(c);
-  f.get(r).get(c).f64x2Sub().set(c);
-  // y = 1 − ((lo − (r·c)/(2 − c)) − hi)
-  f.get(k.f64(1)).get(lo).get(r).get(c).f64x2Mul().get(k.f64(2)).get(c).f64x2Sub().f64x2Div().f64x2Sub();
-  f.get(hi).f64x2Sub().f64x2Sub();
+  each((i) => f.get(k.f64(EXP.p[4]!)).set(c[i]!));
+  for (let j = 3; j >= 0; j--) each((i) => f.get(c[i]!).get(rr[i]!).f64x2Mul().get(k.f64(EXP.p[j]!)).f64x2Add().set(c[i]!));
+  each((i) => f.get(r[i]!).get(c[i]!).get(rr[i]!).f64x2Mul().f64x2Sub().set(c[i]!));
+  // y = 1 − ((lo − (r·c)/(2 − c)) − hi), into out
+  each((i) => {
+    f.get(k.f64(1)).get(lo[i]!).get(r[i]!).get(c[i]!).f64x2Mul().get(k.f64(2)).get(c[i]!).f64x2Sub().f64x2Div().f64x2Sub();
+    f.get(hi[i]!).f64x2Sub().f64x2Sub().set(out[i]!);
+  });
   // · 2^k1 · 2^k2 with k1 = ⌊k/2⌋, k2 = k − k1 (each a normal power of two). 2^j is built
   // from the double j + 2⁵² + 1023, whose low mantissa bits hold the biased exponent j + 1023:
   // shifting its encoding left by 52 leaves exactly the encoding of 2^j.
-  f.get(t).get(k.f64(0.5)).f64x2Mul().f64x2Floor().set(k1);
-  f.get(k1).get(k.f64(EXP.magic)).f64x2Add().i32(52).i64x2Shl().f64x2Mul();
-  f.get(t).get(k1).f64x2Sub().get(k.f64(EXP.magic)).f64x2Add().i32(52).i64x2Shl().f64x2Mul();
+  each((i) => f.get(t[i]!).get(k.f64(0.5)).f64x2Mul().f64x2Floor().set(k1[i]!));
+  each((i) => f.get(out[i]!).get(k1[i]!).get(k.f64(EXP.magic)).f64x2Add().i32(52).i64x2Shl().f64x2Mul().set(out[i]!));
+  each((i) => f.get(out[i]!).get(t[i]!).get(k1[i]!).f64x2Sub().get(k.f64(EXP.magic)).f64x2Add().i32(52).i64x2Shl().f64x2Mul().set(out[i]!));
+  if (forFloat32) return;
   // special lanes
-  f.set(r);
-  f.get(k.f64(1)).get(x).f64x2Add().get(r).get(ax).get(k.f64(EXP.tiny)).f64x2Lt().v128Bitselect();
-  f.set(r);
-  f.get(k.f64(EXP.e)).get(r).get(x).get(k.f64(1)).f64x2Eq().v128Bitselect();
-  f.set(r);
-  f.get(k.f64(Infinity)).get(r).get(x).get(k.f64(EXP.overflow)).f64x2Gt().v128Bitselect();
-  f.get(x).get(k.f64(EXP.underflow)).f64x2Lt().v128AndNot();
+  each((i) => {
+    const o = out[i]!, xi = x[i]!;
+    f.get(k.f64(1)).get(xi).f64x2Add().get(o).get(ax[i]!).get(k.f64(EXP.tiny)).f64x2Lt().v128Bitselect().set(o);
+    f.get(k.f64(EXP.e)).get(o).get(xi).get(k.f64(1)).f64x2Eq().v128Bitselect().set(o);
+    f.get(k.f64(Infinity)).get(o).get(xi).get(k.f64(EXP.overflow)).f64x2Gt().v128Bitselect();
+    f.get(xi).get(k.f64(EXP.underflow)).f64x2Lt().v128AndNot().set(o);
+  });
 }
 
 /**
- * The logistic function as the JavaScript loop computes it: with e = exp(−|x|),
- * 1/(1 + e) where x ≥ 0, else e/(1 + e) (NaN stays NaN).
+ * The logistic function as the JavaScript loop computes it, for the f64x2s in locals `xs`
+ * into locals `out`: with e = exp(−|x|), 1/(1 + e) where x ≥ 0, else e/(1 + e) (NaN stays NaN).
  */
-function sigmoid64(f: FunctionBuilder, k: ConstPool, x: number): void {
-  const e = f.local(v128), d = f.local(v128), x0 = f.local(v128);
-  f.get(x).set(x0);
-  f.get(x).f64x2Abs().f64x2Neg().set(x);
-  exp64(f, k, x);
-  f.set(e);
-  f.get(k.f64(1)).get(e).f64x2Add().set(d);
-  f.get(k.f64(1)).get(d).f64x2Div();
-  f.get(e).get(d).f64x2Div();
-  f.get(x0).get(k.f64(0)).f64x2Ge().v128Bitselect();
+function sigmoid64(f: FunctionBuilder, k: ConstPool, xs: number[], out: number[], forFloat32 = false): void {
+  const m = xs.length;
+  const e = Array.from({ length: m }, () => f.local(v128)), d = Array.from({ length: m }, () => f.local(v128));
+  const nx = Array.from({ length: m }, () => f.local(v128));
+  for (let i = 0; i < m; i++) f.get(xs[i]!).f64x2Abs().f64x2Neg().set(nx[i]!);
+  exp64(f, k, nx, e, forFloat32);
+  for (let i = 0; i < m; i++) f.get(k.f64(1)).get(e[i]!).f64x2Add().set(d[i]!);
+  for (let i = 0; i < m; i++) {
+    f.get(k.f64(1)).get(d[i]!).f64x2Div();
+    f.get(e[i]!).get(d[i]!).f64x2Div();
+    f.get(xs[i]!).get(k.f64(0)).f64x2Ge().v128Bitselect().set(out[i]!);
+  }
 }
 
-/** A float64 function applied to the four float32 lanes of local `x`: widen, compute, round once. */
-function viaF64(f: FunctionBuilder, k: ConstPool, x: number, fn: (f: FunctionBuilder, k: ConstPool, x: number) => void): void {
-  const w = f.local(v128), lo = f.local(v128);
-  f.get(x).f64x2PromoteLowF32x4().set(w);
-  fn(f, k, w);
-  f.f32x4DemoteF64x2Zero().set(lo);
-  f.get(x).get(x).shuffle([8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15]).f64x2PromoteLowF32x4().set(w);
-  fn(f, k, w);
-  f.f32x4DemoteF64x2Zero().set(w);
-  f.get(lo).get(w).shuffle([0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23]);
+type Fn64 = (f: FunctionBuilder, k: ConstPool, xs: number[], out: number[], forFloat32?: boolean) => void;
+
+/** A float64 function applied to the four float32 lanes of local `x` (widened, computed side by side, rounded once), pushed. */
+function viaF64(f: FunctionBuilder, k: ConstPool, x: number, fn: Fn64): void {
+  const w0 = f.local(v128), w1 = f.local(v128), r0 = f.local(v128), r1 = f.local(v128);
+  f.get(x).f64x2PromoteLowF32x4().set(w0);
+  f.get(x).get(x).shuffle([8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15]).f64x2PromoteLowF32x4().set(w1);
+  fn(f, k, [w0, w1], [r0, r1], true);
+  f.get(r0).f32x4DemoteF64x2Zero().get(r1).f32x4DemoteF64x2Zero().shuffle([0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23]);
 }
 
 /** Push op(x) for the vector in local `x` (may overwrite `x`). */
@@ -277,7 +294,11 @@ function unaryBody(f: FunctionBuilder, k: ConstPool, L: Lanes, op: SimdUnaryOp, 
     case 'sigmoid': {
       const fn = op === 'exp' ? exp64 : sigmoid64;
       if (L.lanes === 4) viaF64(f, k, x, fn);
-      else fn(f, k, x);
+      else {
+        const r = f.local(v128);
+        fn(f, k, [x], [r]);
+        f.get(r);
+      }
       return;
     }
   }
