@@ -14,6 +14,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFil
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import * as assert from 'uvu/assert';
 
 export const REPO = fileURLToPath(new URL('../..', import.meta.url));
 export const PROGRAMS = join(REPO, 'spec', 'transform', 'programs');
@@ -86,4 +87,18 @@ export function runOk(dir: string, file: string, opts: { mode?: Mode; args?: str
   const r = node([...(opts.args ?? hookArgs(opts.mode)), file], dir, opts.env);
   if (r.status !== 0) throw new Error(`${file} exited with ${r.status}\n--- stderr:\n${r.stderr}\n--- stdout:\n${r.stdout}`);
   return r.stdout;
+}
+
+/** The values `programs/grad.ts` prints, against calculus done by hand. */
+export function checkGrad(out: string): void {
+  const g = JSON.parse(out) as Record<string, unknown>;
+  // d/dx (3x² + 2x + 1) = 6x + 2; second derivative 6; relu' = 1 / 0; (sin·exp)' = (cos + sin)·exp.
+  assert.equal(g.df, [8]);
+  assert.equal(g.d2f, [6]);
+  assert.equal(g.relu, [[1], [0]]);
+  assert.ok(Math.abs((g.h as number[])[0] - (Math.cos(0.5) + Math.sin(0.5)) * Math.exp(0.5)) < 1e-14);
+  // ∇_w (w · v) = v, through a loop over elements (the traced body of a three-body function).
+  assert.equal(g.dotArray, [[1, 2, 3]]);
+  assert.equal(g.dotTyped, [[4, 5]]);
+  assert.is(g.dotPlain, 1 * 3 + 2 * 4);
 }

@@ -7,7 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO, hookArgs, node, program, project, runOk } from './helpers.js';
+import { REPO, checkGrad, hookArgs, node, program, project, runOk } from './helpers.js';
 
 const hasDist = existsSync(join(REPO, 'dist', 'transform', 'register.js'));
 
@@ -27,6 +27,11 @@ test('every form of the tutorial and of JavaScript runs rewritten (ESM, TypeScri
   // Every `same(...)` check passed, plus the switch case.
   const expected = forms.match(/\bsame\(/g)!.length + 1; // the calls, plus the switch case
   assert.is(out.trim(), `ok ${expected}`);
+});
+
+test('the tutorial\'s gradients, and gradients through loops over arrays, under the hook', () => {
+  const dir = project({ 'grad.ts': program('grad.ts') });
+  checkGrad(runOk(dir, 'grad.ts'));
 });
 
 test('plain JavaScript modules (.mjs and .js) are rewritten too', () => {

@@ -11,7 +11,7 @@ import * as esbuild from 'esbuild';
 import { rollup } from 'rollup';
 import { build as viteBuild } from 'vite';
 import fluxion from '../../src/transform/plugin.js';
-import { REPO, node, program, project } from './helpers.js';
+import { REPO, checkGrad, node, program, project } from './helpers.js';
 
 const deps = Object.keys((JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { dependencies: Record<string, string> }).dependencies);
 
@@ -42,15 +42,6 @@ function runBundle(dir: string, file: string): string {
   const r = node(['--enable-source-maps', file], dir);
   if (r.status !== 0) throw new Error(`${file} exited with ${r.status}\n${r.stderr}\n${r.stdout}`);
   return r.stdout.trim();
-}
-
-function checkGrad(out: string): void {
-  const g = JSON.parse(out) as Record<string, number[] | number>;
-  // d/dx (3x² + 2x + 1) = 6x + 2; second derivative 6; relu' = 1 / 0; (sin·exp)' = (cos + sin)·exp.
-  assert.equal(g.df, [8]);
-  assert.equal(g.d2f, [6]);
-  assert.equal(g.relu, [[1], [0]]);
-  assert.ok(Math.abs((g.h as number[])[0] - (Math.cos(0.5) + Math.sin(0.5)) * Math.exp(0.5)) < 1e-14);
 }
 
 test('esbuild: bundle (browser platform, everything inlined) runs every form and gradients', async () => {

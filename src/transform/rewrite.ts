@@ -316,6 +316,19 @@ class Rewriter {
       return o;
     };
     let inner: Piece[];
+    // Parameters only read element by element (`x[i]`, `x.length`): when they are typed
+    // arrays of numbers, their elements need no check. Three bodies then: traced (a gradient
+    // is in flight), guarded (some parameter is something else), plain.
+    const typed = dual && !fn.usesArguments ? fn.params.filter((b) => b.elementUse && !b.numericUse && b.defs.length === 1 && b.kind === 'param') : [];
+    if (typed.length > 0) {
+      const plain = range({ ...base, known: this.info.knownFor(fn, entry, typed) });
+      const guarded = range(base);
+      const traced = range({ ...base, mode: 'traced' });
+      const checks = [...new Set(entry.map((b) => `typeof ${b.name} !== 'object'`)), ...new Set(typed.map((b) => `${this.call('numbers')}(${b.name})`))];
+      inner = [` if (${this.call('tracing')}()) {`, ...traced, ' return; }', ` if (!(${checks.join(' && ')})) {`, ...guarded, ' return; }', ...plain];
+      out.push(this.tempDecl(temps), ...inner, { a: innerEnd, b: node.end });
+      return;
+    }
     const fast = dual ? emitFast(range) : [];
     if (dual) {
       const traced = range({ ...base, mode: 'traced' });

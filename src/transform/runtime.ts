@@ -32,6 +32,9 @@ export function tracing(): boolean {
 const isTypedNumbers = (x: object): boolean =>
   ArrayBuffer.isView(x) && !(x instanceof DataView) && !(x instanceof BigInt64Array) && !(x instanceof BigUint64Array);
 
+/** A typed array of numbers (not BigInt): its elements are numbers. */
+export const numbers = (x: unknown): boolean => typeof x === 'object' && x !== null && isTypedNumbers(x);
+
 /** A traced scalar: a traced value whose primal is a number. */
 function isTracedScalar(x: unknown): boolean {
   return typeof x === 'object' && x !== null && !(x instanceof Tensor) && isTracked(x);

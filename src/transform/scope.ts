@@ -25,6 +25,8 @@ export interface Binding {
   assignedInNested: boolean;
   /** Some reference uses it as a number (an operand, a test, an initializer). */
   numericUse: boolean;
+  /** Some reference reads an element or the length of it (`b[i]`, `b.length`). */
+  elementUse: boolean;
 }
 
 export interface Scope {
@@ -52,8 +54,11 @@ export interface ScopeInfo {
   known: Set<Binding>;
   /** A direct `eval` or a `with` statement: no binding is analysable. */
   dynamic: boolean;
-  /** Binding → known for one leaf function, with its entry-checked parameters assumed primitive. */
-  knownFor(fn: FnInfo, params: Binding[]): Set<Binding>;
+  /**
+   * Bindings known for one leaf function, with its entry-checked parameters assumed primitive
+   * and `typed` parameters assumed to be typed arrays of numbers (their elements are numbers).
+   */
+  knownFor(fn: FnInfo, params: Binding[], typed?: Binding[]): Set<Binding>;
 }
 
 const FUNCTION_TYPES = new Set(['FunctionDeclaration', 'FunctionExpression', 'ArrowFunctionExpression']);
@@ -114,7 +119,7 @@ export function analyse(program: Node): ScopeInfo {
     let b = scope.vars.get(id.name);
     if (b === undefined || kind === 'var' || kind === 'function') {
       if (b === undefined) {
-        b = { name: id.name, kind, fn: scope.fn, defs: [], assignedInNested: false, numericUse: false };
+        b = { name: id.name, kind, fn: scope.fn, defs: [], assignedInNested: false, numericUse: false, elementUse: false };
         scope.vars.set(id.name, b);
       }
     }
@@ -266,6 +271,7 @@ export function analyse(program: Node): ScopeInfo {
         refs.set(node, b);
         if (b === null && node.name === 'arguments') nonArrow(s.fn).usesArguments = true;
         if (b && parent && isNumericPosition(parent, key)) b.numericUse = true;
+        if (b && parent?.type === 'MemberExpression' && key === 'object' && (parent.computed || parent.property.name === 'length')) b.elementUse = true;
         return;
       }
       case 'AssignmentExpression': {
@@ -329,7 +335,7 @@ export function analyse(program: Node): ScopeInfo {
   };
   const known = dynamic ? new Set<Binding>() : fixpoint(new Set(), all.filter(candidate));
 
-  const knownFor = (fn: FnInfo, params: Binding[]): Set<Binding> => {
+  const knownFor = (fn: FnInfo, params: Binding[], typed: Binding[] = []): Set<Binding> => {
     if (dynamic) return new Set();
     const locals = all.filter((b) => b.fn === fn && (candidate(b) || (params.includes(b) && b.defs.every((d) => d.kind !== 'unknown' || d === b.defs[0]))));
     const base = new Set(known);
@@ -337,6 +343,7 @@ export function analyse(program: Node): ScopeInfo {
     // A parameter's first definition is the argument itself, checked at entry.
     const movable = locals;
     const k = new Set(base);
+    if (typed.length) typedElements.set(k, new Set(typed));
     for (const b of movable) k.add(b);
     let changed = true;
     while (changed) {
@@ -367,6 +374,9 @@ function defKnown(d: Def, k: Set<Binding>, refs: Map<Node, Binding | null>): boo
 
 const GLOBAL_PRIMITIVES = new Set(['undefined', 'NaN', 'Infinity']);
 
+/** For a knowledge set: the parameters checked at entry to be typed arrays of numbers. */
+const typedElements = new WeakMap<Set<Binding>, Set<Binding>>();
+
 /** Whether `e` evaluates to a primitive (never an object) when every binding in `k` holds primitives. */
 export function exprKnown(e: Node, k: Set<Binding>, refs: Map<Node, Binding | null>): boolean {
   switch (e.type) {
@@ -392,6 +402,15 @@ export function exprKnown(e: Node, k: Set<Binding>, refs: Map<Node, Binding | nu
       return exprKnown(e.left, k, refs) && exprKnown(e.right, k, refs);
     case 'UpdateExpression': return exprKnown(e.argument, k, refs);
     case 'SequenceExpression': return exprKnown(e.expressions[e.expressions.length - 1], k, refs);
+    case 'MemberExpression': {
+      // `b[i]` and `b.length` of a parameter checked to be a typed array of numbers.
+      const typed = typedElements.get(k);
+      if (!typed || e.optional || e.object.type !== 'Identifier') return false;
+      const b = refs.get(e.object);
+      if (!b || !typed.has(b)) return false;
+      if (!e.computed) return e.property.type === 'Identifier' && e.property.name === 'length';
+      return !(e.property.type === 'Literal' && typeof e.property.value === 'string') && exprKnown(e.property, k, refs);
+    }
     case 'CallExpression':
       return isMathCall(e, refs) && e.arguments.every((a: Node) => a.type !== 'SpreadElement' && exprKnown(a, k, refs));
     default: return false;
