@@ -264,6 +264,13 @@ function unpackRows(src: FloatArray, dst: FloatArray, dstOff: number, total: num
 export function conv2d(x: FloatArray, xShape: Shape4, w: FloatArray, wShape: Shape4, p: Conv2dParams): FloatArray {
   const g = geometry(xShape, wShape, p);
   const { n, c, o, og, cg, k, hw, ohw, groups } = g;
+  // float32, unit stride and dilation, narrow kernels: the direct SIMD kernel (conv-direct.ts)
+  // allocates its own output
+  if (n * o * ohw > 0 && k > 0 && !isPointwise(g)) {
+    const direct = tryDirectConv(x, w, g);
+    if (direct !== null) return direct;
+  }
+
   const out = allocate(dtypeOf(x), n * o * ohw);
   if (out.length === 0 || k === 0) return out;
 
@@ -276,10 +283,6 @@ export function conv2d(x: FloatArray, xShape: Shape4, w: FloatArray, wShape: Sha
     }
     return out;
   }
-
-  // float32, unit stride and dilation, narrow kernels: the direct SIMD kernel (conv-direct.ts)
-  const direct = tryDirectConv(x, w, g);
-  if (direct !== null) return direct;
 
   const nb = chunkImages(g);
   const col = allocate(dtypeOf(x), k * nb * ohw);

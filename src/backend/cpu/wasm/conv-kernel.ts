@@ -11,8 +11,9 @@
  * - x: image 0 of the padded input [nImg][G·C][H][W]; y: its output [nImg][G·O][OH][OW];
  * - w: weights packed per group (wGroup bytes apart) as [⌈O/4⌉][C][KH][KW][4] (zero-filled
  *   past O), so the 4 channel weights of one tap are adjacent;
- * - OW ≥ 8: the last column block of a row is moved left to end at OW (recomputing a few
- *   outputs with identical values), so no block reads or writes past a row.
+ * - OW ≥ 8: rows go in blocks of 8 columns; the last block is moved left to end at OW
+ *   (recomputing a few outputs with identical values), or is a block of 4 ending at OW when
+ *   at most 4 columns are left, so no block reads or writes past a row.
  * Sums run over taps in (channel, row, column) order, the order of the im2col gemm.
  *
  * @module
@@ -49,6 +50,38 @@ function convFn(kw: number): FunctionBuilder {
   f.get(OH).get(OW).i32Mul().i32(2).i32Shl().set(plane);
   f.get(C).get(KH).i32Mul().i32(kw * 16).i32Mul().set(blockW); // bytes of one 4-channel weight block
 
+  /** One block of 4 channels × 4·nv columns at column xs of row yy: accumulate every tap, store. */
+  const block = (nv: 1 | 2): void => {
+    for (let q = 0; q < 4; q++) for (let v = 0; v < nv; v++) f.v128Zero().set(acc[2 * q + v]!);
+    f.get(wb).set(wp);
+    f.get(xG).get(yy).get(W).i32Mul().get(xs).i32Add().i32(2).i32Shl().i32Add().set(xr);
+    countLoop(f, c, C, () => {
+      countLoop(f, r, KH, () => {
+        for (let j = 0; j < kw; j++) {
+          f.get(xr).v128Load(j * 4).set(xv0);
+          if (nv === 2) f.get(xr).v128Load(j * 4 + 16).set(xv1);
+          for (let q = 0; q < 4; q++) {
+            f.get(wp).v128Load32Splat((j * 4 + q) * 4).set(ws);
+            f.get(acc[2 * q]!).get(ws).get(xv0).f32x4Mul().f32x4Add().set(acc[2 * q]!);
+            if (nv === 2) f.get(acc[2 * q + 1]!).get(ws).get(xv1).f32x4Mul().f32x4Add().set(acc[2 * q + 1]!);
+          }
+        }
+        f.inc(wp, kw * 16);
+        f.incBy(xr, rowStep);
+      });
+      f.incBy(xr, chanStep);
+    });
+    // store the channels that exist
+    f.get(yG).get(ob).get(OH).i32Mul().get(yy).i32Add().get(OW).i32Mul().get(xs).i32Add().i32(2).i32Shl().i32Add().set(yo);
+    for (let q = 0; q < 4; q++) {
+      if (q > 0) f.get(nq).i32(q).i32GtS().if();
+      f.get(yo).get(acc[2 * q]!).v128Store(0);
+      if (nv === 2) f.get(yo).get(acc[2 * q + 1]!).v128Store(16);
+      if (q < 3) f.incBy(yo, plane);
+      if (q > 0) f.end();
+    }
+  };
+
   countLoop(f, img, NIMG, () => {
     f.get(X).set(xG).get(Y).set(yG).get(Wt).set(wG);
     countLoop(f, g, G, () => {
@@ -60,36 +93,15 @@ function convFn(kw: number): FunctionBuilder {
       countLoop(f, yy, OH, () => {
         f.i32(0).set(xb).block().loop();
         f.get(xb).get(OW).i32GeS().brIf(1);
-        // xs = min(xb, OW − 8)
+        // a full block of 8 columns (the last one moved left to end at OW), or, when at most 4
+        // columns are left, one block of 4 ending at OW
+        f.get(OW).get(xb).i32Sub().i32(4).i32GtS().if();
         f.get(xb).get(OW).i32(8).i32Sub().get(xb).get(OW).i32(8).i32Sub().i32LtS().select().set(xs);
-        for (const a of acc) f.v128Zero().set(a);
-        f.get(wb).set(wp);
-        f.get(xG).get(yy).get(W).i32Mul().get(xs).i32Add().i32(2).i32Shl().i32Add().set(xr);
-        countLoop(f, c, C, () => {
-          countLoop(f, r, KH, () => {
-            for (let j = 0; j < kw; j++) {
-              f.get(xr).v128Load(j * 4).set(xv0);
-              f.get(xr).v128Load(j * 4 + 16).set(xv1);
-              for (let q = 0; q < 4; q++) {
-                f.get(wp).v128Load32Splat((j * 4 + q) * 4).set(ws);
-                f.get(acc[2 * q]!).get(ws).get(xv0).f32x4Mul().f32x4Add().set(acc[2 * q]!);
-                f.get(acc[2 * q + 1]!).get(ws).get(xv1).f32x4Mul().f32x4Add().set(acc[2 * q + 1]!);
-              }
-            }
-            f.inc(wp, kw * 16);
-            f.incBy(xr, rowStep);
-          });
-          f.incBy(xr, chanStep);
-        });
-        // store the channels that exist
-        f.get(yG).get(ob).get(OH).i32Mul().get(yy).i32Add().get(OW).i32Mul().get(xs).i32Add().i32(2).i32Shl().i32Add().set(yo);
-        for (let q = 0; q < 4; q++) {
-          if (q > 0) f.get(nq).i32(q).i32GtS().if();
-          f.get(yo).get(acc[2 * q]!).v128Store(0);
-          f.get(yo).get(acc[2 * q + 1]!).v128Store(16);
-          if (q < 3) f.incBy(yo, plane);
-          if (q > 0) f.end();
-        }
+        block(2);
+        f.else();
+        f.get(OW).i32(4).i32Sub().set(xs);
+        block(1);
+        f.end();
         f.inc(xb, 8).br(0).end().end();
       });
       f.incBy(wb, blockW);
