@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { rewrite } from '../src/transform/rewrite.js';
-import { tensor } from '../src/index.js';
+import { add, gradient, tensor } from '../src/index.js';
 
 const KERNELS = `
 export function axpb(n, a, b, c) { let s = 0; for (let i = 0; i < n; i++) s += a * b + c * i; return s; }
@@ -36,7 +36,9 @@ export interface TransformRow {
   rewrittenMs: number;
   /** rewrittenMs / plainMs */
   ratio: number;
-  /** The ratio again after the kernel also ran with Tensors. */
+  /** The ratio again after the kernel was differentiated (traced numbers went through it). */
+  ratioAfterGradients: number;
+  /** The ratio again after the kernel also ran with Tensors outside any gradient. */
   ratioAfterTensors: number;
 }
 
@@ -73,29 +75,34 @@ export async function runTransformBench(options: { runs?: number; print?: boolea
   const y = Float64Array.from({ length: 1 << 20 }, (_, i) => (i % 5) * 0.5);
   const coef = [1, -2, 3, -4, 5, -6, 7, -8, 9, -10];
   const mkParticles = () => Array.from({ length: 1000 }, (_, i) => ({ x: i, y: 10 + (i % 13), vx: 1, vy: 0 }));
-  const cases: [string, (K: Kernels) => unknown, (K: Kernels) => unknown][] = [
-    ['s += a*b + c*i (1e7)', (K) => K.axpb(1e7, 1.5, 2.5, 0.5), (K) => K.axpb(3, tensor([1, 2]), 2, 1)],
-    ['Float64Array dot (1M ×4)', (K) => { for (let r = 0; r < 4; r++) K.dot(x, y); }, (K) => K.dot([tensor([1])], [2])],
-    ['Math.sin·Math.exp (2e6)', (K) => K.sines(2e6), (K) => K.sines(tensor([3]))],
-    ['Horner, called 1e6 times', (K) => K.manyHorner(coef, 1e6), (K) => K.horner(coef, tensor([0.5, 1]))],
-    ['particles (objects, 1000 × 200)', (K) => K.particles(mkParticles(), 200, 0.01), (K) => K.particles([{ x: tensor([1]), y: tensor([1]), vx: 1, vy: 1 }], 1, 0.1)],
-    ['closure inside (not dual, 5e6)', (K) => K.withClosure(5e6), (K) => K.withClosure(tensor([3]))],
+  const cases: [string, (K: Kernels) => unknown, (K: Kernels) => unknown, (K: Kernels) => unknown][] = [
+    ['s += a*b + c*i (1e7)', (K) => K.axpb(1e7, 1.5, 2.5, 0.5), (K) => K.axpb(3, tensor([1, 2]), 2, 1), (K) => gradient((a: number) => K.axpb(3, a, 2, 1) as number, 1.5)],
+    ['Float64Array dot (1M ×4)', (K) => { for (let r = 0; r < 4; r++) K.dot(x, y); }, (K) => K.dot([tensor([1])], [2]), (K) => gradient((w: number[]) => K.dot(w, x.subarray(0, 3)) as number, [1, 2, 3])],
+    ['Math.sin·Math.exp (2e6)', (K) => K.sines(2e6), (K) => K.sines(tensor([3])), (K) => gradient((n: number) => K.sines(n) as number, 3)],
+    ['Horner, called 1e6 times', (K) => K.manyHorner(coef, 1e6), (K) => K.horner(coef, tensor([0.5, 1])), (K) => gradient((v: number) => add(K.manyHorner(coef, 3) as number, K.horner(coef, v) as number), 0.5)],
+    ['particles (objects, 1000 × 200)', (K) => K.particles(mkParticles(), 200, 0.01), (K) => K.particles([{ x: tensor([1]), y: tensor([1]), vx: 1, vy: 1 }], 1, 0.1), (K) => gradient((dt: number) => K.particles(mkParticles().slice(0, 3), 2, dt) as number, 0.01)],
+    ['closure inside (not dual, 5e6)', (K) => K.withClosure(5e6), (K) => K.withClosure(tensor([3])), (K) => gradient((n: number) => add(K.withClosure(3) as number, n), 1)],
   ];
   const rows: TransformRow[] = [];
   for (const [kernel, run] of cases) {
     const [plainMs, rewrittenMs] = timeBoth(() => run(P), () => run(R), runs);
-    rows.push({ kernel, plainMs, rewrittenMs, ratio: rewrittenMs / plainMs, ratioAfterTensors: NaN });
+    rows.push({ kernel, plainMs, rewrittenMs, ratio: rewrittenMs / plainMs, ratioAfterGradients: NaN, ratioAfterTensors: NaN });
   }
-  for (const [, , withTensors] of cases) withTensors(R);
+  for (const [, , , differentiate] of cases) for (let k = 0; k < 20; k++) differentiate(R);
+  cases.forEach(([, run], i) => {
+    const [p, r] = timeBoth(() => run(P), () => run(R), runs);
+    rows[i].ratioAfterGradients = r / p;
+  });
+  for (const [, , withTensors] of cases) for (let k = 0; k < 20; k++) withTensors(R);
   cases.forEach(([, run], i) => {
     const [p, r] = timeBoth(() => run(P), () => run(R), runs);
     rows[i].ratioAfterTensors = r / p;
   });
   if (options.print ?? true) {
     console.log('\nOperator transform on plain numeric code (no gradient in flight): rewritten / plain');
-    console.log(`${'kernel'.padEnd(34)} ${'plain ms'.padStart(9)} ${'rewritten'.padStart(9)} ${'ratio'.padStart(6)} ${'after tensors'.padStart(14)}`);
+    console.log(`${'kernel'.padEnd(34)} ${'plain ms'.padStart(9)} ${'rewritten'.padStart(9)} ${'ratio'.padStart(6)} ${'after gradients'.padStart(16)} ${'after tensors'.padStart(14)}`);
     for (const r of rows) {
-      console.log(`${r.kernel.padEnd(34)} ${r.plainMs.toFixed(2).padStart(9)} ${r.rewrittenMs.toFixed(2).padStart(9)} ${r.ratio.toFixed(2).padStart(6)} ${r.ratioAfterTensors.toFixed(2).padStart(14)}`);
+      console.log(`${r.kernel.padEnd(34)} ${r.plainMs.toFixed(2).padStart(9)} ${r.rewrittenMs.toFixed(2).padStart(9)} ${r.ratio.toFixed(2).padStart(6)} ${r.ratioAfterGradients.toFixed(2).padStart(16)} ${r.ratioAfterTensors.toFixed(2).padStart(14)}`);
     }
   }
   return rows;
