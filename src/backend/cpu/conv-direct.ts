@@ -8,6 +8,7 @@
  * @module
  */
 import type { FloatArray } from '../../tensor/dtype.js';
+import { getGemmVariant } from './gemm.js';
 import { runtime } from './runtime.js';
 import { MAX_KW } from './wasm/conv-kernel.js';
 import { CONTROL_BYTES, type WasmJob } from './wasm/gemm-kernel.js';
@@ -18,7 +19,9 @@ import { CONTROL_BYTES, type WasmJob } from './wasm/gemm-kernel.js';
  * - `'direct'`: the direct SIMD kernel on the calling thread,
  * - `'threaded'`: the direct kernel with the images split over the worker pool.
  * The direct variants apply where the kernel does (float32, unit stride and dilation, kernel
- * width ≤ 7, output width ≥ 8); elsewhere every variant runs im2col.
+ * width ≤ 7, output width ≥ 8); elsewhere every variant runs im2col. Under `'auto'`, a gemm
+ * variant forced with `setGemmVariant` sends convolutions to im2col, so the gemm variant
+ * under test is the one that runs.
  */
 export type ConvVariant = 'im2col' | 'direct' | 'threaded';
 
@@ -72,6 +75,8 @@ export interface DirectGeometry {
  */
 export function tryDirectConv(x: FloatArray, w: FloatArray, g: DirectGeometry): Float32Array | null {
   if (forced === 'im2col') return null;
+  // a forced gemm variant (gemm parity tests, benchmarks) means: run convolutions through the gemm
+  if (forced === 'auto' && getGemmVariant() !== 'auto') return null;
   if (!(x instanceof Float32Array) || !(w instanceof Float32Array)) return null;
   if (g.sh !== 1 || g.sw !== 1 || g.dh !== 1 || g.dw !== 1 || g.kw > MAX_KW || g.kw < 1 || g.kh < 1 || g.ow < 8) return null;
   const k = g.cg * g.kh * g.kw;
