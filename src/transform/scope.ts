@@ -317,27 +317,44 @@ export function analyse(program: Node): ScopeInfo {
   const candidate = (b: Binding): boolean =>
     (b.kind === 'var' || b.kind === 'let' || b.kind === 'const') && b.defs.every((d) => d.kind !== 'unknown');
 
+  // Greatest fixpoint with a worklist: a binding leaves the set when one of its definitions
+  // is not known; then only the bindings whose definitions mention it are checked again.
   const fixpoint = (start: Set<Binding>, movable: Binding[]): Set<Binding> => {
     const k = new Set(start);
     for (const b of movable) k.add(b);
-    let changed = true;
-    while (changed) {
-      changed = false;
-      for (const b of movable) {
-        if (!k.has(b)) continue;
-        if (!b.defs.every((d) => defKnown(d, k, refs))) {
-          k.delete(b);
-          changed = true;
-        }
+    const dependents = new Map<Binding, Binding[]>();
+    for (const b of movable) {
+      for (const d of b.defs) {
+        if (d.kind !== 'expr' && d.kind !== 'compound') continue;
+        forEachIdentifier(d.node, (id) => {
+          const r = refs.get(id);
+          if (!r) return;
+          const list = dependents.get(r);
+          if (list) list.push(b);
+          else dependents.set(r, [b]);
+        });
       }
+    }
+    const queue: Binding[] = [...movable];
+    while (queue.length) {
+      const b = queue.pop()!;
+      if (!k.has(b) || b.defs.every((d) => defKnown(d, k, refs))) continue;
+      k.delete(b);
+      for (const dep of dependents.get(b) ?? []) if (k.has(dep)) queue.push(dep);
     }
     return k;
   };
   const known = dynamic ? new Set<Binding>() : fixpoint(new Set(), all.filter(candidate));
 
+  const byFn = new Map<FnInfo, Binding[]>();
+  for (const b of all) {
+    const list = byFn.get(b.fn);
+    if (list) list.push(b);
+    else byFn.set(b.fn, [b]);
+  }
   const knownFor = (fn: FnInfo, params: Binding[], typed: Binding[] = []): Set<Binding> => {
     if (dynamic) return new Set();
-    const locals = all.filter((b) => b.fn === fn && (candidate(b) || (params.includes(b) && b.defs.every((d) => d.kind !== 'unknown' || d === b.defs[0]))));
+    const locals = (byFn.get(fn) ?? []).filter((b) => b.fn === fn && (candidate(b) || (params.includes(b) && b.defs.every((d) => d.kind !== 'unknown' || d === b.defs[0]))));
     const base = new Set(known);
     for (const b of locals) base.delete(b);
     // A parameter's first definition is the argument itself, checked at entry.
@@ -361,6 +378,12 @@ export function analyse(program: Node): ScopeInfo {
   };
 
   return { refs, fns, known, dynamic, knownFor };
+}
+
+/** Call `f` on every Identifier node below `n` (functions included: a cheap over-approximation). */
+function forEachIdentifier(n: Node, f: (id: Node) => void): void {
+  if (n.type === 'Identifier') f(n);
+  for (const c of children(n)) forEachIdentifier(c, f);
 }
 
 function defKnown(d: Def, k: Set<Binding>, refs: Map<Node, Binding | null>): boolean {
