@@ -8,6 +8,7 @@
  *   node --import tsx bench/crossover.ts gemm       matrix products
  *   node --import tsx bench/crossover.ts chunk      streaming chunk size of the wasm maps
  *   node --import tsx bench/crossover.ts conv       forward convolution: im2col vs direct kernel
+ *   node --import tsx bench/crossover.ts threads    exp on one thread vs auto dispatch on the pool
  *
  * Each line times the variants alternately (same inputs, public API, so dispatch and
  * allocation are included) and prints medians in µs per call, then the smallest size from
@@ -22,7 +23,7 @@ import { setElementwiseVariant, setReduceVariant, vectorTuning, vectorVariants, 
 import { runtime } from '../src/backend/cpu/runtime.js';
 import { timeInterleaved } from './harness.js';
 
-type Group = 'vector' | 'reduce' | 'gemm' | 'chunk' | 'conv';
+type Group = 'vector' | 'reduce' | 'gemm' | 'chunk' | 'conv' | 'threads';
 
 function report(title: string, variants: string[], rows: { label: string; size: number; us: number[] }[]): void {
   console.log(`\n${title}`);
@@ -88,7 +89,7 @@ function chunkGroup(): void {
       console.log(`${name} 2^${p} f32, µs by chunk: ${chunks.map((c, i) => `${c}: ${us[i]!.toFixed(0)}`).join(', ')}`);
     }
   }
-  vectorTuning.chunk = 8192;
+  vectorTuning.chunk = 16384;
   setElementwiseVariant('auto');
 }
 
@@ -114,6 +115,25 @@ function convGroup(): void {
   for (const r of rows) console.log(`${r.label.padStart(50)}  ${r.us.map((u) => u.toFixed(0).padStart(10)).join('')}`);
 }
 
+/** exp: the wasm kernel on this thread against auto dispatch to the pool (work claiming, as in real use). */
+function threadsGroup(): void {
+  const rows = [];
+  const saved = vectorTuning.threadedMin;
+  for (let p = 10; p <= 20; p += 2) {
+    seed(p);
+    const x = randn([2 ** p], { dtype: 'float32' });
+    const runs = [
+      () => { setElementwiseVariant('wasm'); return exp(x).data; },
+      () => { setElementwiseVariant('auto'); vectorTuning.threadedMin = 0; return exp(x).data; },
+    ];
+    const us = timeInterleaved(runs, { batch: Math.max(1, Math.floor(2 ** 16 / 2 ** p)), budgetMs: 600 }).map((ms) => ms * 1e3);
+    rows.push({ label: `2^${p}`, size: 2 ** p, us });
+  }
+  vectorTuning.threadedMin = saved;
+  setElementwiseVariant('auto');
+  report('exp(x) float32: one thread vs the pool (auto dispatch)', ['wasm', 'pool'], rows);
+}
+
 runtime()?.pool()?.waitReady();
 if (want('vector')) {
   const setMap = (v: VectorVariant) => setElementwiseVariant(v);
@@ -131,3 +151,4 @@ if (want('reduce')) {
 if (want('gemm')) gemmGroup();
 if (want('chunk')) chunkGroup();
 if (want('conv')) convGroup();
+if (want('threads')) threadsGroup();

@@ -32,9 +32,10 @@ export type VectorVariant = 'js' | 'wasm' | 'threaded';
  * Thresholds (elements) from which the wasm kernels beat the JavaScript loops, measured on
  * the 2-core dev box (AMD EPYC, Node 20, shared with other jobs) with
  *   node --import tsx bench/crossover.ts vector reduce
- * which times both variants through the public ops over sizes 2^4..2^20. Crossovers seen:
- * exp 2^6 (float32 and float64), relu and add 2^8, sum 2^8; below them the wasm call and
- * the copies cost more than the loop saves.
+ * which times the variants through the public ops over sizes 2^4..2^20. Crossovers seen:
+ * exp 2^6–2^8 (float32 and float64), relu and add 2^8, sum 2^8; below them the wasm call
+ * and the copies cost more than the loop saves. The threaded maps only pay for exp/sigmoid
+ * (the others are bound by the copies); see `threaded` below.
  */
 const MIN_ELEMENTS = {
   /** exp, sigmoid: the JavaScript loop calls Math.exp per element. */
@@ -43,18 +44,20 @@ const MIN_ELEMENTS = {
   arithmetic: 256,
   /** sum, max, min over all elements. */
   reduce: 256,
-  /** exp, sigmoid on the worker pool (staging the whole operand in shared memory). */
-  threaded: 1 << 15,
 };
 
 /** Largest chunk the scratch area holds (elements). */
 const MAX_CHUNK = 1 << 16;
 
 /**
- * Tuning knob (results never depend on it, only speed): elements per streamed chunk, at most
- * 65536. Swept with `node --import tsx bench/crossover.ts chunk`.
+ * Tuning knobs (results never depend on them, only speed), mutable for benchmarks and specs:
+ * - `chunk`: elements per streamed chunk, at most 65536. `bench/crossover.ts chunk` (loaded
+ *   box): exp flat from 4 Ki to 64 Ki; x + y at 2^20 improves up to 16 Ki (823 → 778 µs)
+ *   and little beyond; 16 Ki keeps the two float64 scratch chunks (256 KiB) inside L2.
+ * - `threadedMin`: elements from which auto dispatch runs exp/sigmoid on the worker pool
+ *   (with work claiming, so a busy worker costs no wait); `bench/crossover.ts threads`.
  */
-export const vectorTuning = { chunk: 8192 };
+export const vectorTuning = { chunk: 16384, threadedMin: 1 << 15 };
 
 const TRANSCENDENTAL = new Set<string>(['exp', 'sigmoid']);
 
@@ -214,7 +217,7 @@ function mapVariant(op: string, n: number): VectorVariant {
   if (forcedMap !== 'auto') return forcedMap;
   const heavy = TRANSCENDENTAL.has(op);
   if (n < (heavy ? MIN_ELEMENTS.transcendental : MIN_ELEMENTS.arithmetic)) return 'js';
-  return heavy && n >= MIN_ELEMENTS.threaded ? 'threaded' : 'wasm';
+  return heavy && n >= vectorTuning.threadedMin ? 'threaded' : 'wasm';
 }
 
 /**
