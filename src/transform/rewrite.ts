@@ -783,24 +783,26 @@ class Rewriter {
     }
     const pre: Piece[] = [];
     const tg = this.target(left, ctx, pre);
+    // A tensor or array updated in place is the same object: not written back (the property
+    // may be a getter, as for a layer's weights), like NumPy's `obj.w -= d`.
+    const old = this.temp(ctx);
+    const res = this.temp(ctx);
+    const writeBack = `${res} === ${old} && typeof ${res} === 'object' ? ${res} : ${tg.write(res)}`;
+    pre.push(`${old} = ${tg.read}, `);
     if (ctx.mode === 'traced') {
-      out.push('(', ...pre, { s: `${tg.write(`${upd}('${name}', ${tg.read}, `)}`, o: node.start });
+      out.push('(', ...pre, { s: `${res} = ${upd}('${name}', ${old}, `, o: node.start });
       this.wrapped(node.right, ctx, out);
-      out.push('))');
+      out.push(`), ${writeBack})`);
       return;
     }
     // Guarded: read the target, evaluate the value, then native or runtime.
-    const old = isId && this.stable(left, ctx) && !assignsName(node.right, left.name) ? left.name : this.temp(ctx);
-    if (old !== tg.read) pre.push(`${old} = ${tg.read}, `);
     const v = this.temp(ctx);
     pre.push(`${v} = `);
     this.wrapped(node.right, ctx, pre);
     pre.push(', ');
-    const checks = [`typeof ${v} !== 'object'`];
-    if (!(isId && this.known(left, ctx))) checks.unshift(`typeof ${old} !== 'object'`);
-    out.push('(', ...pre, `${checks.join(' && ')} ? `,
+    out.push('(', ...pre, `typeof ${old} !== 'object' && typeof ${v} !== 'object' ? `,
       { s: tg.write(`${old} ${node.operator.slice(0, -1)} ${v}`), o: node.start },
-      ' : ', { s: tg.write(`${upd}('${name}', ${old}, ${v})`), o: node.start }, ')');
+      ' : ', { s: `(${res} = ${upd}('${name}', ${old}, ${v}), ${writeBack})`, o: node.start }, ')');
   }
 
   private logicalAssign(node: Node, ctx: Ctx, out: Piece[]): void {
