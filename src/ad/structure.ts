@@ -48,19 +48,12 @@ export function trackArgument(x: unknown, tape: Tape, op: string, path = 'argume
   const memo = new Map<object, unknown>();
   const walk = (v: unknown, at: string): unknown => {
     if (typeof v === 'number' || v instanceof TrackedNumber) return trackNumber(v, tape, tape.leaf());
-    if (v instanceof Tensor) {
+    if (v instanceof Tensor || isFloatArray(v)) {
+      // a typed array is differentiated as a 1-d tensor (it comes back as the same typed array)
       const done = memo.get(v);
       if (done !== undefined) return done;
       tape.guarded.add(v);
-      const t = new TrackedTensor(resolveTensor(v), tape, tape.leaf());
-      memo.set(v, t);
-      return t;
-    }
-    if (isFloatArray(v)) {
-      const done = memo.get(v);
-      if (done !== undefined) return done;
-      tape.guarded.add(v);
-      const t = new TrackedTensor(tensor(v), tape, tape.leaf());
+      const t = new TrackedTensor(v instanceof Tensor ? resolveTensor(v) : tensor(v), tape, tape.leaf());
       memo.set(v, t);
       return t;
     }
