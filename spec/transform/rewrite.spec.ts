@@ -6,7 +6,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parse } from 'acorn';
 import * as runtime from '../../src/transform/runtime.js';
 import { rewrite } from '../../src/transform/rewrite.js';
@@ -135,6 +138,36 @@ test('output is valid JavaScript for awkward places: defaults, fields, static bl
 test('a module that already uses the name $fx gets another name; hashbang stays first', () => {
   const out = rewrite('#!/usr/bin/env node\nconst $fx = 1; export const f = (x) => x * $fx;', { filename: 'a.js', sourceType: 'module', runtime: 'rt' }).code;
   assert.ok(out.startsWith('#!/usr/bin/env node\nimport * as $fx1 from "rt";'), out);
+});
+
+test('code without semicolons keeps its meaning (no rewritten statement continues the previous line)', () => {
+  const code = [
+    'let s = 0',
+    's += [2][0] * 3',
+    'const o = { n: 1 }',
+    'o.n += s',
+    'function f(a, b) {',
+    '  let t = a',
+    '  t *= b',
+    '  t++',
+    '  return t',
+    '}',
+    'var result = [s, o.n, f(2, 3)]',
+  ].join('\n');
+  assert.equal(runRewritten(code), runPlain(code));
+});
+
+test('a real program rewritten whole (acorn, 6000 lines of bit flags and char codes) behaves the same', async () => {
+  const src = readFileSync(join(REPO, 'node_modules', 'acorn', 'dist', 'acorn.mjs'), 'utf8');
+  const out = rewrite(src, { filename: 'acorn.mjs', sourceType: 'module', runtime: pathToFileURL(join(REPO, 'src', 'transform', 'runtime.ts')).href });
+  assert.ok(out.changed);
+  const dir = mkdtempSync(join(tmpdir(), 'fluxion-acorn-'));
+  writeFileSync(join(dir, 'acorn.mjs'), out.code);
+  const rewritten = (await import(pathToFileURL(join(dir, 'acorn.mjs')).href)) as typeof import('acorn');
+  for (const text of [src, 'let x = 0x1f | 2 ** 3 >>> 1; label: for (;;) { break label }', '`a${1 + 2}b` + /re/g.source']) {
+    const opts = { ecmaVersion: 'latest' as const, sourceType: 'module' as const, locations: true };
+    assert.equal(JSON.stringify(rewritten.parse(text, opts)), JSON.stringify(parse(text, opts)));
+  }
 });
 
 test('code without operators is returned unchanged', () => {

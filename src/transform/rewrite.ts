@@ -147,13 +147,31 @@ class Rewriter {
   /** Emit `node` with its children processed, copying the text between them. */
   private generic(node: Node, ctx: Ctx, out: Piece[], override?: (c: Node, out: Piece[]) => boolean): void {
     let cur = node.start;
+    const list = node.type === 'Program' || node.type === 'BlockStatement' || node.type === 'SwitchCase';
     for (const c of children(node)) {
       if (c.start < cur) continue;
       if (c.start > cur) out.push({ a: cur, b: c.start });
-      if (!override || !override(c, out)) this.node(c, ctx, out);
+      if (!override || !override(c, out)) {
+        if (list) this.stmt(c, ctx, out);
+        else this.node(c, ctx, out);
+      }
       cur = c.end;
     }
     if (node.end > cur) out.push({ a: cur, b: node.end });
+  }
+
+  /**
+   * A statement of a statement list. Rewritten code that starts with `(` after a line without
+   * a semicolon would call the previous line (`s = 0\n(s = …)`): such statements get a `;`.
+   */
+  private stmt(node: Node, ctx: Ctx, out: Piece[]): void {
+    if (node.type !== 'ExpressionStatement') return this.node(node, ctx, out);
+    const local: Piece[] = [];
+    this.node(node, ctx, local);
+    const first = local[0];
+    const text = typeof first === 'string' ? first : first !== undefined && 's' in first ? first.s : '';
+    if (/^[([`]/.test(text)) out.push(';');
+    out.push(...local);
   }
 
   private emit(node: Node, ctx: Ctx): Piece[] {
@@ -309,7 +327,7 @@ class Rewriter {
       let c = innerStart;
       for (let i = d; i < stmts.length; i++) {
         if (stmts[i].start > c) o.push({ a: c, b: stmts[i].start });
-        this.node(stmts[i], ctx, o);
+        this.stmt(stmts[i], ctx, o);
         c = stmts[i].end;
       }
       if (innerEnd > c) o.push({ a: c, b: innerEnd });
@@ -325,7 +343,7 @@ class Rewriter {
       const guarded = range(base);
       const traced = range({ ...base, mode: 'traced' });
       const checks = [...new Set(entry.map((b) => `typeof ${b.name} !== 'object'`)), ...new Set(typed.map((b) => `${this.call('numbers')}(${b.name})`))];
-      inner = [` if (${this.call('tracing')}()) {`, ...traced, ' return; }', ` if (!(${checks.join(' && ')})) {`, ...guarded, ' return; }', ...plain];
+      inner = [` if (${this.call('tracing')}()) {`, ...traced, '\n; return; }', ` if (!(${checks.join(' && ')})) {`, ...guarded, '\n; return; }', ...plain];
       out.push(this.tempDecl(temps), ...inner, { a: innerEnd, b: node.end });
       return;
     }
@@ -334,7 +352,7 @@ class Rewriter {
       const traced = range({ ...base, mode: 'traced' });
       // The plain body stays at the function's top level (V8's on-stack replacement of a hot
       // loop compiles it as well as the original only there); the traced one returns early.
-      inner = [` if (!(${cond()})) {`, ...traced, ' return; }', ...fast];
+      inner = [` if (!(${cond()})) {`, ...traced, '\n; return; }', ...fast];
     } else inner = fast.length ? fast : range(base);
     out.push(this.tempDecl(temps), ...inner, { a: innerEnd, b: node.end });
   }
@@ -411,7 +429,7 @@ class Rewriter {
         let cur = open;
         for (const s of node.body as Node[]) {
           if (s.start > cur) inner.push({ a: cur, b: s.start });
-          this.node(s, { fn, temps, known: this.info.known, mode: 'guard', inChain: false }, inner);
+          this.stmt(s, { fn, temps, known: this.info.known, mode: 'guard', inChain: false }, inner);
           cur = s.end;
         }
         out.push({ a: node.start, b: open }, this.tempDecl(temps), ...inner, { a: cur, b: node.end });
