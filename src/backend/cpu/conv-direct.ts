@@ -85,7 +85,8 @@ export function tryDirectConv(x: FloatArray, w: FloatArray, g: DirectGeometry): 
   const fn = rt ? rt.fn('conv', `conv_k${g.kw}`) : -1;
   if (!rt || fn < 0) return null;
   const macs = g.n * g.o * g.oh * g.ow * k;
-  const pool = forced === 'threaded' || (forced === 'auto' && macs >= THREADED_MIN_MACS) ? rt.pool() : null;
+  const pool = forced === 'threaded' ? rt.pool()
+    : forced === 'auto' && macs >= THREADED_MIN_MACS && rt.pool()?.worthIt() ? rt.pool() : null;
 
   pool?.wake();
   const { n, c, h, o, kh, kw, oh, ow, ph, pw, groups, cg, og } = g;

@@ -69,7 +69,8 @@ function choose(m: number, n: number, k: number): GemmVariant {
   const macs = m * n * k;
   if (macs < WASM_MIN_MACS || !getEngine()) return 'js';
   // Worth threading only if there is more than one register tile to split.
-  if (macs >= THREADED_MIN_MACS && Math.max(m, n) >= 16 && getPool()) return 'threaded';
+  // ... and only while the pool pays on this machine right now (see ThreadPool.worthIt)
+  if (macs >= THREADED_MIN_MACS && Math.max(m, n) >= 16 && getPool()?.worthIt()) return 'threaded';
   return 'wasm';
 }
 

@@ -128,11 +128,22 @@ export function hardwareThreads(): number {
   return nodeRuntime?.cores ?? 1;
 }
 
+/**
+ * Auto dispatch gives up the pool for this many calls after batches that did not pay, then
+ * tries it again (see {@link ThreadPool.worthIt}).
+ */
+const SKIP_CALLS = 32;
+/** Estimated speed-up below which a batch did not pay for the pool. */
+const MIN_GAIN = 1.1;
+
 /** Pool of workers bound to one shared memory and job table. */
 export class ThreadPool {
   private readonly ctl: Int32Array;
   private readonly workers: WorkerLike[] = [];
   private readonly dead: boolean[] = [];
+  /** Moving average of the estimated speed-up of recent batches (see runBatch). */
+  private gain = 2;
+  private skip = 0;
 
   constructor(private readonly spec: PoolSpec, size: number, Worker: WorkerCtor) {
     this.ctl = new Int32Array(spec.memory.buffer, 0, CONTROL_BYTES / 4);
@@ -197,6 +208,21 @@ export class ThreadPool {
     Atomics.notify(this.ctl, GEN);
   }
 
+  /**
+   * Whether automatic dispatch should use the pool for the next call. On a machine whose
+   * other cores are busy (other processes), workers start late or get preempted and the
+   * caller ends up waiting for them; each batch estimates the speed-up it got, and when
+   * the recent average falls below 1.1 the pool is skipped for the next 32 calls, then
+   * tried again. Forced `'threaded'` variants do not ask.
+   */
+  worthIt(): boolean {
+    if (this.skip > 0) {
+      this.skip--;
+      return false;
+    }
+    return true;
+  }
+
   /** Jobs completed by each worker so far (lets tests prove the workers really ran). */
   jobCounts(): number[] {
     return this.workers.map((_, w) => Atomics.load(this.ctl, WORKERS + 2 * w + 1));
@@ -231,6 +257,7 @@ export class ThreadPool {
     Atomics.add(ctl, GEN, 1);
     Atomics.notify(ctl, GEN);
     let mine = 0;
+    const t0 = performance.now();
     for (;;) {
       const i = Atomics.load(ctl, NEXT);
       if (i >= mineUpTo) break;
@@ -240,11 +267,22 @@ export class ThreadPool {
       mine++;
       Atomics.add(ctl, FINISHED, 1);
     }
+    const t1 = performance.now();
     let spins = 0;
     for (;;) {
       const done = Atomics.load(ctl, FINISHED);
       if (done >= n) break;
       if (++spins > CALLER_SPINS) Atomics.wait(ctl, FINISHED, done, 50);
+    }
+    if (reserve === 0 && mine > 0 && n > 1) {
+      // speed-up estimate: this thread's time per job × all jobs, over the time the batch took
+      const t2 = performance.now();
+      const est = t2 > t0 ? ((t1 - t0) * n) / mine / (t2 - t0) : 1;
+      this.gain = 0.75 * this.gain + 0.25 * est;
+      if (this.gain < MIN_GAIN) {
+        this.skip = SKIP_CALLS;
+        this.gain = MIN_GAIN + 0.2; // one good probe lets the pool back in
+      }
     }
     if (mine < n) {
       for (let i = 0; i < n; i++) if (Atomics.load(ctl, JOBS + i * JOB_WORDS + STATUS) === 2) this.runLocal(jobs[from + i]!);

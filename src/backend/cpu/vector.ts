@@ -217,7 +217,7 @@ function mapVariant(op: string, n: number): VectorVariant {
   if (forcedMap !== 'auto') return forcedMap;
   const heavy = TRANSCENDENTAL.has(op);
   if (n < (heavy ? MIN_ELEMENTS.transcendental : MIN_ELEMENTS.arithmetic)) return 'js';
-  return heavy && n >= vectorTuning.threadedMin ? 'threaded' : 'wasm';
+  return heavy && n >= vectorTuning.threadedMin && runtime()?.pool()?.worthIt() ? 'threaded' : 'wasm';
 }
 
 /**
