@@ -10,7 +10,7 @@
  *   build in `dist/`, run with plain `node --import fluxion/register` as a user would.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,9 +26,16 @@ export function program(name: string): string {
   return readFileSync(join(PROGRAMS, `${name}.txt`), 'utf8');
 }
 
+/** Projects made by this process, removed when it exits. */
+const made: string[] = [];
+process.on('exit', () => {
+  for (const d of made) rmSync(d, { recursive: true, force: true });
+});
+
 /** Create a project with `files` (path → text) and a `node_modules/fluxion` for `mode`. */
 export function project(files: Record<string, string>, options: { mode?: Mode; type?: 'module' | 'commonjs'; pkg?: object } = {}): string {
   const dir = mkdtempSync(join(tmpdir(), 'fluxion-transform-'));
+  made.push(dir);
   const mode = options.mode ?? 'source';
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'app', private: true, type: options.type ?? 'module', ...options.pkg }));
   for (const [path, text] of Object.entries(files)) {

@@ -6,7 +6,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -164,6 +164,7 @@ test('a real program rewritten whole (acorn, 6000 lines of bit flags and char co
   const dir = mkdtempSync(join(tmpdir(), 'fluxion-acorn-'));
   writeFileSync(join(dir, 'acorn.mjs'), out.code);
   const rewritten = (await import(pathToFileURL(join(dir, 'acorn.mjs')).href)) as typeof import('acorn');
+  rmSync(dir, { recursive: true, force: true });
   for (const text of [src, 'let x = 0x1f | 2 ** 3 >>> 1; label: for (;;) { break label }', '`a${1 + 2}b` + /re/g.source']) {
     const opts = { ecmaVersion: 'latest' as const, sourceType: 'module' as const, locations: true };
     assert.equal(JSON.stringify(rewritten.parse(text, opts)), JSON.stringify(parse(text, opts)));
