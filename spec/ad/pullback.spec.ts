@@ -48,6 +48,20 @@ test('typed arrays come back as the same typed array type; tensors as tensors of
   assertClose(gt.get(1, 0), Math.fround(Math.cos(3)), 1e-6);
 });
 
+test('a typed-array argument reads element by element inside f (w[i], length, for…of)', () => {
+  const w = new Float64Array([1, 2, 3]), v = new Float64Array([4, 5, 6]);
+  const dotLoop = (a: any, b: any) => { let s: any = 0; for (let i = 0; i < a.length; i++) s = add(s, mul(a[i], b[i])); return s; };
+  const [ga, gb] = gradient(dotLoop, w, v);
+  assert.ok(ga instanceof Float64Array && gb instanceof Float64Array);
+  assert.equal(Array.from(ga), [4, 5, 6]);
+  assert.equal(Array.from(gb), [1, 2, 3]);
+  let n = 0;
+  const g32 = gradient((a: any) => { let s: any = 0; for (const e of a) { s = add(s, mul(e, e)); n++; } return s; }, new Float32Array([0.5, -1]))[0];
+  assert.ok(g32 instanceof Float32Array);
+  assert.equal(Array.from(g32), [1, -2]);
+  assert.is(n, 2);
+});
+
 test('unused arguments get zeros (number 0, zero tensors), not undefined', () => {
   const [a, b, c] = gradient((x: any, _y: any, _z: any) => mul(x, 2), 1, 5, tensor([1, 2]));
   assert.is(a, 2);

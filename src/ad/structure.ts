@@ -48,12 +48,21 @@ export function trackArgument(x: unknown, tape: Tape, op: string, path = 'argume
   const memo = new Map<object, unknown>();
   const walk = (v: unknown, at: string): unknown => {
     if (typeof v === 'number' || v instanceof TrackedNumber) return trackNumber(v, tape, tape.leaf());
-    if (v instanceof Tensor || isFloatArray(v)) {
-      // a typed array is differentiated as a 1-d tensor (it comes back as the same typed array)
+    if (v instanceof Tensor) {
       const done = memo.get(v);
       if (done !== undefined) return done;
       tape.guarded.add(v);
-      const t = new TrackedTensor(v instanceof Tensor ? resolveTensor(v) : tensor(v), tape, tape.leaf());
+      const t = new TrackedTensor(resolveTensor(v), tape, tape.leaf());
+      memo.set(v, t);
+      return t;
+    }
+    if (isFloatArray(v)) {
+      // inside f a typed array is an array of traced numbers, so `w[i]`, `.length` and loops
+      // work as on the original; its gradient comes back as the same typed array type
+      const done = memo.get(v);
+      if (done !== undefined) return done;
+      tape.guarded.add(v);
+      const t = Array.from(v, (e) => trackNumber(e, tape, tape.leaf()));
       memo.set(v, t);
       return t;
     }
@@ -98,13 +107,13 @@ export function gradientOf(orig: unknown, traced: unknown, adj: Adjoints, tape: 
     if (t instanceof TrackedTensor && t.tape === tape) {
       const a = adj[t.id];
       // numeric sweeps leave 0 for unreached nodes: an unused tensor still gets a zero tensor
-      const g = a instanceof Tensor ? a : zeros(t.shape, { dtype: t.dtype });
-      if (isFloatArray(o)) {
-        if (g instanceof TrackedTensor) return g; // traced by an enclosing gradient: keep it a tensor
-        const C = o.constructor as Float32ArrayConstructor | Float64ArrayConstructor;
-        return new C(g.data);
-      }
-      return g;
+      return a instanceof Tensor ? a : zeros(t.shape, { dtype: t.dtype });
+    }
+    if (isFloatArray(o)) {
+      const gs = (t as TrackedNumber[]).map((e) => adj[e.id] ?? 0);
+      // cotangents traced by an enclosing gradient cannot live in a typed array: keep them in an array
+      if (gs.some((g) => typeof g !== 'number')) return gs;
+      return new (o.constructor as Float32ArrayConstructor | Float64ArrayConstructor)(gs as number[]);
     }
     if (typeof o !== 'object' || o === null || ArrayBuffer.isView(o)) return null;
     if (Array.isArray(o)) return o.map((e, i) => walk(e, (t as unknown[])[i]));

@@ -62,6 +62,12 @@ function allNumbers(seeds: readonly [number, Value][]): boolean {
 
 /** Open tapes, innermost last. */
 const stack: Tape[] = [];
+
+/**
+ * `depth`: the number of gradients in flight, as a field so hot code (the operator
+ * transform's function entries) can read it without a call.
+ */
+export const tracingState = { depth: 0 };
 /** Closed tapes kept for reuse by `gradient`, so a call allocates no typed arrays. */
 const pool: Tape[] = [];
 
@@ -100,6 +106,7 @@ export class Tape {
     t.level = stack.length + 1;
     t.open = true;
     stack.push(t);
+    tracingState.depth = stack.length;
     return t;
   }
 
@@ -111,6 +118,7 @@ export class Tape {
       const i = stack.lastIndexOf(this);
       if (i >= 0) stack.splice(i, 1);
     }
+    tracingState.depth = stack.length;
     if (this.onClose.length > 0) {
       for (const f of this.onClose) f();
       this.onClose.length = 0;

@@ -287,7 +287,7 @@ class Rewriter {
     };
     const cond = (): string => {
       const names = [...new Set(entry.map((b) => b.name))];
-      return [...(checksInFast > 0 ? [`!${this.call('tracing')}()`] : []), ...names.map((n) => `typeof ${n} !== 'object'`)].join(' && ');
+      return [...(checksInFast > 0 ? [`${this.call('state')}.depth === 0`] : []), ...names.map((n) => `typeof ${n} !== 'object'`)].join(' && ');
     };
 
     if (bodyNode.type !== 'BlockStatement') {
@@ -343,7 +343,7 @@ class Rewriter {
       const guarded = range(base);
       const traced = range({ ...base, mode: 'traced' });
       const checks = [...new Set(entry.map((b) => `typeof ${b.name} !== 'object'`)), ...new Set(typed.map((b) => `${this.call('numbers')}(${b.name})`))];
-      inner = [` if (${this.call('tracing')}()) {`, ...traced, '\n; return; }', ` if (!(${checks.join(' && ')})) {`, ...guarded, '\n; return; }', ...plain];
+      inner = [` if (${this.call('state')}.depth !== 0) {`, ...traced, '\n; return; }', ` if (!(${checks.join(' && ')})) {`, ...guarded, '\n; return; }', ...plain];
       out.push(this.tempDecl(temps), ...inner, { a: innerEnd, b: node.end });
       return;
     }

@@ -15,7 +15,8 @@
 import * as ew from '../ops/elementwise.js';
 import { Tensor } from '../tensor/tensor.js';
 import { fromData, tensor } from '../tensor/convert.js';
-import { checkMutable, isTracked, primal, tracingDepth } from '../ad/index.js';
+import { checkMutable, isTracked, primal } from '../ad/index.js';
+import { tracingState } from '../ad/tape.js';
 
 type Bin = (a: never, b: never) => unknown;
 const lib = ew as unknown as Record<string, (...xs: unknown[]) => unknown>;
@@ -26,8 +27,11 @@ const lib = ew as unknown as Record<string, (...xs: unknown[]) => unknown>;
 
 /** True while a gradient is being computed: rewritten functions then run their traced body. */
 export function tracing(): boolean {
-  return tracingDepth() !== 0;
+  return tracingState.depth !== 0;
 }
+
+/** The live tracing state: rewritten code reads `state.depth` at function entry. */
+export const state = tracingState;
 
 const isTypedNumbers = (x: object): boolean =>
   ArrayBuffer.isView(x) && !(x instanceof DataView) && !(x instanceof BigInt64Array) && !(x instanceof BigUint64Array);
