@@ -9,6 +9,7 @@
  */
 import type { FloatArray } from '../../tensor/dtype.js';
 import { getGemmVariant } from './gemm.js';
+import { touchPages } from './ndview.js';
 import { runtime } from './runtime.js';
 import { MAX_KW } from './wasm/conv-kernel.js';
 import { CONTROL_BYTES, type WasmJob } from './wasm/gemm-kernel.js';
@@ -28,15 +29,16 @@ export type ConvVariant = 'im2col' | 'direct' | 'threaded';
 let forced: ConvVariant | 'auto' = 'auto';
 
 /*
- * Auto dispatch, measured on the 2-core dev box (shared, load average 3–5 at the time) with
+ * Auto dispatch, measured on the 2-core dev box (shared; load average ~2 at the time) with
  *   node --import tsx bench/crossover.ts conv
- * over 7 layer shapes (k = C·KH·KW from 9 to 1152, 0.2M to 151M multiply-adds). The direct
- * kernel (threaded) beat im2col + threaded gemm on all of them: 3.4x at k = 9 (64×1×28×28 ⊛
- * 32×1×3×3), 1.3x at k = 288, 1.5x at k = 1152. It is not used past the largest k measured.
- * Single-threaded direct was ahead of threaded below ~10M multiply-adds.
+ * over 7 layer shapes (k = C·KH·KW from 9 to 1152, 0.2M to 151M multiply-adds) against
+ * im2col + (threaded) gemm. The direct kernel wins while k is short: 3.6x at k = 9
+ * (64×1×28×28 ⊛ 32×1×3×3: 1.9 vs 7.0 ms), 3.3x at k = 400, 2.2x at k = 288 (threaded);
+ * a tie at k = 576 and a loss at k = 1152 (10.9 vs 8.5 ms), hence DIRECT_MAX_K. Threads paid
+ * clearly at 143M multiply-adds (8.8 vs 17.1 ms), little or not at 7M–75M.
  */
-const DIRECT_MAX_K = 1152;
-const THREADED_MIN_MACS = 10e6;
+const DIRECT_MAX_K = 512;
+const THREADED_MIN_MACS = 40e6;
 
 /** Bytes of input + output staged per chunk of images. */
 const STAGE_BUDGET = 64 << 20;
@@ -134,7 +136,8 @@ export function tryDirectConv(x: FloatArray, w: FloatArray, g: DirectGeometry): 
       jobs.push({ fn, args: Int32Array.from([X0 + i0 * xImg * 4, W0, Y0 + i0 * yImg * 4, cg, hp, wp, og, oh, ow, kh, ni, xImg * 4, yImg * 4, groups, wGroup * 4]) });
     }
     // forced 'threaded' leaves image ranges to the workers (tests rely on it); auto lets this thread take any
-    if (pool && jobs.length > 1) pool.run(jobs, forced === 'threaded' ? pool.readyCount() : 0);
+    // while the workers start, this thread takes the page faults of the fresh output
+    if (pool && jobs.length > 1) pool.run(jobs, forced === 'threaded' ? pool.readyCount() : 0, () => touchPages(out, n0 * yImg, (n0 + cnt) * yImg));
     else for (const j of jobs) rt.call(fn, ...j.args);
     out.set(v.subarray(Y0 / 4, Y0 / 4 + cnt * yImg), n0 * yImg);
   }

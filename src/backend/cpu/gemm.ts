@@ -12,14 +12,15 @@ import type { ThreadPool } from './threads.js';
 export type GemmVariant = 'js' | 'wasm' | 'threaded';
 
 /*
- * Size thresholds, in multiply-adds (m·n·k). Measured on the 2-core dev box with
+ * Size thresholds, in multiply-adds (m·n·k). Measured on the 2-core dev box (load ~2 from
+ * other jobs) with
  *   node --import tsx bench/crossover.ts gemm
- * which times each variant on square shapes. JS beats wasm only while the
- * copy-in/packing overhead dominates (below ~16³); threads pay ~20–60 µs of wake-up
- * and duplicate packing, which amortizes from about 96³.
+ * which times each variant on square shapes: wasm beats the JS loops from 12³ (2.7 vs 3.0 µs);
+ * the threaded variant (wake-up, duplicated packing of A, waiting for the worker) lost to
+ * one thread up to 192³ (376 vs 385 µs) and won from 256³ (783 vs 884 µs).
  */
-const WASM_MIN_MACS = 16 * 16 * 16;
-const THREADED_MIN_MACS = 96 * 96 * 96;
+const WASM_MIN_MACS = 12 * 12 * 12;
+const THREADED_MIN_MACS = 200 * 200 * 200;
 
 let forced: GemmVariant | 'auto' = 'auto';
 

@@ -236,12 +236,19 @@ export class ThreadPool {
    * batch to the workers (for the forced `'threaded'` variants, whose point is to exercise
    * the workers). A job whose worker reported an error is re-run here.
    */
-  run(jobs: WasmJob[], reserve = 0): void {
+  run(jobs: WasmJob[], reserve = 0, meanwhile?: () => void): void {
     const r = Math.min(reserve, this.readyCount());
-    for (let s = 0; s < jobs.length; s += MAX_JOBS) this.runBatch(jobs, s, Math.min(jobs.length, s + MAX_JOBS), r);
+    for (let s = 0; s < jobs.length; s += MAX_JOBS) {
+      this.runBatch(jobs, s, Math.min(jobs.length, s + MAX_JOBS), r, s === 0 ? meanwhile : undefined);
+    }
   }
 
-  private runBatch(jobs: WasmJob[], from: number, to: number, reserve: number): void {
+  /**
+   * One batch. `meanwhile`, if given, runs on this thread right after the batch is published,
+   * before it claims jobs: work that only this thread can do (touching a fresh output array
+   * so its page faults overlap the workers' computing).
+   */
+  private runBatch(jobs: WasmJob[], from: number, to: number, reserve: number, meanwhile?: () => void): void {
     const ctl = this.ctl, n = to - from, mineUpTo = Math.max(1, n - reserve);
     // NJOBS = 0 first: a straggler from the last batch can claim nothing while the table is rewritten
     Atomics.store(ctl, NJOBS, 0);
@@ -256,6 +263,7 @@ export class ThreadPool {
     Atomics.store(ctl, NJOBS, n);
     Atomics.add(ctl, GEN, 1);
     Atomics.notify(ctl, GEN);
+    meanwhile?.();
     let mine = 0;
     const t0 = performance.now();
     for (;;) {
