@@ -10,41 +10,57 @@ import { type Tape, TrackedNumber } from './tape.js';
 type Num = number | TrackedNumber;
 type Fn = (a: Num, b: Num) => Num;
 
-/** A traced number on a live tape whose value is a plain number. */
-const simple = (x: TrackedNumber): boolean => x.tape.open && x.tape.gen === x.gen && typeof x.value === 'number';
+/** The resolved operands of the common case: plain-number values, node ids (−1: constant), and their tape. */
+const R = { t: undefined as Tape | undefined, av: 0, bv: 0, ia: -1, ib: -1 };
 
-/** The tape of the common case — each operand a plain number or a simple traced number on that one tape — else undefined. */
-function commonTape(a: Num, b: Num): Tape | undefined {
-  if (typeof a === 'number') return typeof b !== 'number' && simple(b) ? b.tape : undefined;
-  if (!simple(a)) return undefined;
-  return typeof b === 'number' || (simple(b) && b.tape === a.tape) ? a.tape : undefined;
+/**
+ * Is this the common case — each operand a plain number or a traced number with a plain-number
+ * value, on one live tape? If so, fill R.
+ */
+function common(a: Num, b: Num): boolean {
+  let t: Tape;
+  if (typeof a === 'number') {
+    t = (b as TrackedNumber).tape;
+    if (!(t.open && t.gen === (b as TrackedNumber).gen)) return false;
+    const v = (b as TrackedNumber).value;
+    if (typeof v !== 'number') return false;
+    R.av = a; R.ia = -1; R.bv = v; R.ib = (b as TrackedNumber).id;
+  } else {
+    t = a.tape;
+    const v = a.value;
+    if (!(t.open && t.gen === a.gen) || typeof v !== 'number') return false;
+    R.av = v; R.ia = a.id;
+    if (typeof b === 'number') { R.bv = b; R.ib = -1; }
+    else {
+      const w = b.value;
+      if (b.tape !== t || b.gen !== a.gen || typeof w !== 'number') return false;
+      R.bv = w; R.ib = b.id;
+    }
+  }
+  R.t = t;
+  return true;
 }
 
-const valueOf = (x: Num): number => (typeof x === 'number' ? x : (x.value as number));
-const idOf = (x: Num): number => (typeof x === 'number' ? -1 : x.id);
-
 export function tracedAdd(a: Num, b: Num, fn: Fn): Num {
-  const t = commonTape(a, b);
-  if (t === undefined) return adHooks.binary!('add', fn, a, b);
-  return new TrackedNumber(valueOf(a) + valueOf(b), t, t.scalar(idOf(a), idOf(b), 1, 1), t.gen);
+  if (!common(a, b)) return adHooks.binary!('add', fn, a, b);
+  const t = R.t!;
+  return new TrackedNumber(R.av + R.bv, t, t.scalarNumbers(R.ia, R.ib, 1, 1), t.gen);
 }
 
 export function tracedSub(a: Num, b: Num, fn: Fn): Num {
-  const t = commonTape(a, b);
-  if (t === undefined) return adHooks.binary!('sub', fn, a, b);
-  return new TrackedNumber(valueOf(a) - valueOf(b), t, t.scalar(idOf(a), idOf(b), 1, -1), t.gen);
+  if (!common(a, b)) return adHooks.binary!('sub', fn, a, b);
+  const t = R.t!;
+  return new TrackedNumber(R.av - R.bv, t, t.scalarNumbers(R.ia, R.ib, 1, -1), t.gen);
 }
 
 export function tracedMul(a: Num, b: Num, fn: Fn): Num {
-  const t = commonTape(a, b);
-  if (t === undefined) return adHooks.binary!('mul', fn, a, b);
-  const av = valueOf(a), bv = valueOf(b);
-  return new TrackedNumber(av * bv, t, t.scalar(idOf(a), idOf(b), bv, av), t.gen);
+  if (!common(a, b)) return adHooks.binary!('mul', fn, a, b);
+  const t = R.t!, av = R.av, bv = R.bv;
+  return new TrackedNumber(av * bv, t, t.scalarNumbers(R.ia, R.ib, bv, av), t.gen);
 }
 
 export function tracedDiv(a: Num, b: Num, fn: Fn): Num {
-  const t = commonTape(a, b);
-  if (t === undefined) return adHooks.binary!('div', fn, a, b);
-  const bv = valueOf(b), y = valueOf(a) / bv;
-  return new TrackedNumber(y, t, t.scalar(idOf(a), idOf(b), 1 / bv, -y / bv), t.gen);
+  if (!common(a, b)) return adHooks.binary!('div', fn, a, b);
+  const t = R.t!, bv = R.bv, y = R.av / bv;
+  return new TrackedNumber(y, t, t.scalarNumbers(R.ia, R.ib, 1 / bv, -y / bv), t.gen);
 }

@@ -178,6 +178,18 @@ export class Tape {
     return id;
   }
 
+  /** {@link scalar} for partials known to be plain numbers (the hot case; small enough to inline). */
+  scalarNumbers(a: number, b: number, da: number, db: number): number {
+    if (this.n === this.kind.length) this.grow();
+    const id = this.n++;
+    this.kind[id] = Kind.Scalar;
+    this.pa[id] = a;
+    this.pb[id] = b;
+    this.da[id] = da;
+    this.db[id] = db;
+    return id;
+  }
+
   /** A node with a reverse rule. */
   general(inputs: number[], back: Back): number {
     if (this.n === this.kind.length) this.grow();
