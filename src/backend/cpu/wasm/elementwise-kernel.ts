@@ -195,6 +195,15 @@ const EXP = {
 };
 
 /**
+ * Push x clamped to [lo, hi], NaN kept. pmax(x, lo) = x < lo ? lo : x and pmin(x, hi) =
+ * hi < x ? hi : x pass a NaN x through, and each is one instruction; IEEE max/min (which
+ * V8 has to build from eight, to order NaN and signed zeros) are not needed for a clamp.
+ */
+function clamp(f: FunctionBuilder, k: ConstPool, x: number, lo: number, hi: number): FunctionBuilder {
+  return f.get(x).get(k.f64(lo)).f64x2Pmax().get(k.f64(hi)).f64x2Pmin();
+}
+
+/**
  * exp of the f64x2s in locals `xs`, left in locals `out` (one per input). Per lane, as the
  * scalar code: k = trunc(x/ln2 ± ½) (0 when |x| ≤ ½ln2), hi = x − k·ln2Hi, lo = k·ln2Lo,
  * r = hi − lo, c = r − r²·P(r²), y = 1 − ((lo − r·c/(2 − c)) − hi), result y·2ᵏ (as
@@ -214,7 +223,7 @@ function exp64(f: FunctionBuilder, k: ConstPool, xs: number[], out: number[], fo
   const L = (): number[] => Array.from({ length: m }, () => f.local(v128));
   const ax = L(), t = L(), hi = L(), lo = L(), r = L(), rr = L(), c = L(), k1 = L(), x = L();
   const each = (fn: (i: number) => void): void => { for (let i = 0; i < m; i++) fn(i); };
-  if (forFloat32) each((i) => f.get(xs[i]!).get(k.f64(-746)).f64x2Max().get(k.f64(710)).f64x2Min().set(x[i]!));
+  if (forFloat32) each((i) => clamp(f, k, xs[i]!, -746, 710).set(x[i]!));
   else each((i) => f.get(xs[i]!).set(x[i]!));
   each((i) => f.get(x[i]!).f64x2Abs().set(ax[i]!));
   // t = trunc(invLn2·x + copysign(½, x)), forced to 0 where |x| is below ½ln2
@@ -271,6 +280,59 @@ function sigmoid64(f: FunctionBuilder, k: ConstPool, xs: number[], out: number[]
   }
 }
 
+/**
+ * exp for widened float32 lanes, whose results are rounded to float32 afterwards: x clamped
+ * to [−104, 89] (beyond, the float32 result is 0 or ∞ either way), n = round(x·log₂e),
+ * r = x − n·ln2 with fdlibm's two-part ln2 (n·ln2Hi exact), eʳ by its Taylor polynomial of
+ * degree 11 (truncation below 2⁻⁴⁵·⁵ for |r| ≤ ½ln2) in Estrin's form, times 2ⁿ. No division and no special
+ * lanes, so it costs about two thirds of {@link exp64}. It is used only because rounding its
+ * result to float32 gives exactly what rounding Math.exp's does, checked for every float32
+ * input by `node --import tsx bench/exhaustive-exp.ts` (the float32 spec re-checks edges).
+ */
+/** Degree of expF32Lanes's Taylor polynomial (see bench/exhaustive-exp.ts). */
+const EXP_F32_DEGREE = 13;
+
+function expF32Lanes(f: FunctionBuilder, k: ConstPool, xs: number[], out: number[]): void {
+  const m = xs.length;
+  const L = (): number[] => Array.from({ length: m }, () => f.local(v128));
+  const x = L(), n = L(), r = L();
+  const each = (fn: (i: number) => void): void => { for (let i = 0; i < m; i++) fn(i); };
+  each((i) => clamp(f, k, xs[i]!, -104, 89).set(x[i]!));
+  each((i) => f.get(x[i]!).get(k.f64(Math.LOG2E)).f64x2Mul().f64x2Nearest().set(n[i]!));
+  each((i) => {
+    f.get(x[i]!).get(n[i]!).get(k.f64(EXP.ln2Hi)).f64x2Mul().f64x2Sub();
+    f.get(n[i]!).get(k.f64(EXP.ln2Lo)).f64x2Mul().f64x2Sub().set(r[i]!);
+  });
+  // Estrin's scheme, not Horner's: a dependency chain of ~8 operations instead of 2·degree,
+  // so the loop is not bound by the latency of one long chain
+  const a: number[] = [1];
+  for (let d = 1; d <= EXP_F32_DEGREE; d++) a.push(a[d - 1]! / d);
+  // level 0: terms c0 + c1·r, c2 + c3·r, …; each next level pairs terms with the next power r^(2^level)
+  let terms: number[][] = [];
+  for (let j = 0; j < a.length; j += 2) {
+    const t = L();
+    if (j + 1 < a.length) each((i) => f.get(k.f64(a[j + 1]!)).get(r[i]!).f64x2Mul().get(k.f64(a[j]!)).f64x2Add().set(t[i]!));
+    else each((i) => f.get(k.f64(a[j]!)).set(t[i]!));
+    terms.push(t);
+  }
+  let pw = r;
+  while (terms.length > 1) {
+    const sq = L();
+    each((i) => f.get(pw[i]!).get(pw[i]!).f64x2Mul().set(sq[i]!));
+    pw = sq;
+    const next: number[][] = [];
+    for (let j = 0; j < terms.length; j += 2) {
+      if (j + 1 === terms.length) { next.push(terms[j]!); break; }
+      const t = L(), lo = terms[j]!, hi = terms[j + 1]!;
+      each((i) => f.get(hi[i]!).get(pw[i]!).f64x2Mul().get(lo[i]!).f64x2Add().set(t[i]!));
+      next.push(t);
+    }
+    terms = next;
+  }
+  each((i) => f.get(terms[0]![i]!).set(out[i]!));
+  each((i) => f.get(out[i]!).get(n[i]!).get(k.f64(EXP.magic)).f64x2Add().i32(52).i64x2Shl().f64x2Mul().set(out[i]!));
+}
+
 type Fn64 = (f: FunctionBuilder, k: ConstPool, xs: number[], out: number[], forFloat32?: boolean) => void;
 
 /** A float64 function applied to the four float32 lanes of local `x` (widened, computed side by side, rounded once), pushed. */
@@ -293,7 +355,7 @@ function unaryBody(f: FunctionBuilder, k: ConstPool, L: Lanes, op: SimdUnaryOp, 
     case 'exp':
     case 'sigmoid': {
       const fn = op === 'exp' ? exp64 : sigmoid64;
-      if (L.lanes === 4) viaF64(f, k, x, fn);
+      if (L.lanes === 4) viaF64(f, k, x, op === 'exp' ? expF32Lanes : fn);
       else {
         const r = f.local(v128);
         fn(f, k, [x], [r]);
