@@ -29,16 +29,17 @@ export type ConvVariant = 'im2col' | 'direct' | 'threaded';
 let forced: ConvVariant | 'auto' = 'auto';
 
 /*
- * Auto dispatch, measured on the 2-core dev box (shared; load average ~2 at the time) with
+ * Auto dispatch, measured on the 2-core dev box (shared; load average 1–2 at the time) with
  *   node --import tsx bench/crossover.ts conv
  * over 7 layer shapes (k = C·KH·KW from 9 to 1152, 0.2M to 151M multiply-adds) against
- * im2col + (threaded) gemm. The direct kernel wins while k is short: 3.6x at k = 9
- * (64×1×28×28 ⊛ 32×1×3×3: 1.9 vs 7.0 ms), 3.3x at k = 400, 2.2x at k = 288 (threaded);
- * a tie at k = 576 and a loss at k = 1152 (10.9 vs 8.5 ms), hence DIRECT_MAX_K. Threads paid
- * clearly at 143M multiply-adds (8.8 vs 17.1 ms), little or not at 7M–75M.
+ * im2col + (threaded) gemm. The direct kernel wins while k is short: 2.4x at k = 9
+ * (64×1×28×28 ⊛ 32×1×3×3: 1.48 vs 3.55 ms threaded), 2.2x at k = 400, 1.4x at k = 288;
+ * about even at k = 576 (5.7 vs 6.0 ms) and a loss at k = 1152 (10.9 vs 8.7 ms), hence
+ * DIRECT_MAX_K. Threads (the calling thread taking the output's page faults meanwhile) paid
+ * from 12.5M multiply-adds (1.48 vs 2.20 ms) and not at 7.1M (0.81 vs 0.75 ms).
  */
-const DIRECT_MAX_K = 512;
-const THREADED_MIN_MACS = 40e6;
+const DIRECT_MAX_K = 576;
+const THREADED_MIN_MACS = 10e6;
 
 /** Bytes of input + output staged per chunk of images. */
 const STAGE_BUDGET = 64 << 20;
