@@ -88,8 +88,9 @@ export function tryDirectConv(x: FloatArray, w: FloatArray, g: DirectGeometry): 
   const fn = rt ? rt.fn('conv', `conv_k${g.kw}`) : -1;
   if (!rt || fn < 0) return null;
   const macs = g.n * g.o * g.oh * g.ow * k;
+  const gateKey = `conv:${Math.round(Math.log2(macs))}`;
   const pool = forced === 'threaded' ? rt.pool()
-    : forced === 'auto' && macs >= THREADED_MIN_MACS && rt.pool()?.worthIt() ? rt.pool() : null;
+    : forced === 'auto' && macs >= THREADED_MIN_MACS && rt.pool()?.worthIt(gateKey) ? rt.pool() : null;
 
   pool?.wake();
   const { n, c, h, o, kh, kw, oh, ow, ph, pw, groups, cg, og } = g;
@@ -138,7 +139,7 @@ export function tryDirectConv(x: FloatArray, w: FloatArray, g: DirectGeometry): 
     }
     // forced 'threaded' leaves image ranges to the workers (tests rely on it); auto lets this thread take any
     // while the workers start, this thread takes the page faults of the fresh output
-    if (pool && jobs.length > 1) pool.run(jobs, forced === 'threaded' ? pool.readyCount() : 0, () => touchPages(out, n0 * yImg, (n0 + cnt) * yImg));
+    if (pool && jobs.length > 1) pool.run(jobs, forced === 'threaded' ? pool.readyCount() : 0, () => touchPages(out, n0 * yImg, (n0 + cnt) * yImg), gateKey);
     else for (const j of jobs) rt.call(fn, ...j.args);
     out.set(v.subarray(Y0 / 4, Y0 / 4 + cnt * yImg), n0 * yImg);
   }

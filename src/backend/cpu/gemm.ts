@@ -1,5 +1,6 @@
 import type { FloatArray } from '../../tensor/dtype.js';
 import { ARENA_LIMIT_BYTES, WasmGemmEngine } from './wasm/gemm-kernel.js';
+import { touchPages } from './ndview.js';
 import { runtime } from './runtime.js';
 import type { ThreadPool } from './threads.js';
 
@@ -17,7 +18,10 @@ export type GemmVariant = 'js' | 'wasm' | 'threaded';
  *   node --import tsx bench/crossover.ts gemm
  * which times each variant on square shapes: wasm beats the JS loops from 12³ (2.7 vs 3.0 µs);
  * the threaded variant (wake-up, duplicated packing of A, waiting for the worker) lost to
- * one thread up to 192³ (376 vs 385 µs) and won from 256³ (783 vs 884 µs).
+ * one thread up to 192³ (376 vs 385 µs) and won from 256³ (783 vs 884 µs). At 128³ a worker
+ * takes ~2x as long as the caller for the same half (106 vs ~55 µs): it reads operands the
+ * caller just staged from another core's cache; with work claiming the pool only breaks
+ * even there (107 vs 110 µs).
  */
 const WASM_MIN_MACS = 12 * 12 * 12;
 const THREADED_MIN_MACS = 200 * 200 * 200;
@@ -65,13 +69,16 @@ export function gemmThreadPool(): ThreadPool | null {
   return getPool();
 }
 
+/** The pool's gate key for a gemm of `macs` multiply-adds (size classes of a power of 2). */
+const gateKey = (macs: number): string => `gemm:${Math.round(Math.log2(macs))}`;
+
 /** The variant auto-dispatch picks for a problem of this size. */
 function choose(m: number, n: number, k: number): GemmVariant {
   const macs = m * n * k;
   if (macs < WASM_MIN_MACS || !getEngine()) return 'js';
   // Worth threading only if there is more than one register tile to split.
   // ... and only while the pool pays on this machine right now (see ThreadPool.worthIt)
-  if (macs >= THREADED_MIN_MACS && Math.max(m, n) >= 16 && getPool()?.worthIt()) return 'threaded';
+  if (macs >= THREADED_MIN_MACS && Math.max(m, n) >= 16 && getPool()?.worthIt(gateKey(macs))) return 'threaded';
   return 'wasm';
 }
 
@@ -119,7 +126,9 @@ export function gemm(
   // forced 'threaded' keeps one job per worker for the workers (tests rely on it); auto lets
   // the calling thread take any job a busy worker has not claimed yet
   const reserve = forced === 'threaded' ? parts - 1 : 0;
-  eng.gemm(m, n, k, a, aOff, aRs, aCs, b, bOff, bRs, bCs, c, cOff, cRs, accumulate, parts, p ? (jobs) => p.run(jobs, reserve) : undefined);
+  // while the workers start, this thread takes the page faults of a fresh C
+  const touch = (): void => touchPages(c, cOff, cOff + (m - 1) * cRs + n);
+  eng.gemm(m, n, k, a, aOff, aRs, aCs, b, bOff, bRs, bCs, c, cOff, cRs, accumulate, parts, p ? (jobs) => p.run(jobs, reserve, touch, gateKey(m * n * k)) : undefined);
 }
 
 /** Halve the largest dimension so each piece's staging fits the wasm arena. */

@@ -214,12 +214,15 @@ export function getReduceVariant(): VectorVariant | 'auto' {
   return forcedReduce;
 }
 
+/** The pool's gate key for a map (op and power-of-2 size class). */
+const gateKey = (op: string, n: number): string => `map:${op}:${Math.round(Math.log2(n))}`;
+
 /** Which implementation a map of `n` elements gets. */
 function mapVariant(op: string, n: number): VectorVariant {
   if (forcedMap !== 'auto') return forcedMap;
   const heavy = TRANSCENDENTAL.has(op);
   if (n < (heavy ? MIN_ELEMENTS.transcendental : MIN_ELEMENTS.arithmetic)) return 'js';
-  return heavy && n >= vectorTuning.threadedMin && runtime()?.pool()?.worthIt() ? 'threaded' : 'wasm';
+  return heavy && n >= vectorTuning.threadedMin && runtime()?.pool()?.worthIt(gateKey(op, n)) ? 'threaded' : 'wasm';
 }
 
 /**
@@ -300,7 +303,7 @@ function threaded(
   }
   // forced 'threaded' leaves slices to the workers (tests rely on it); auto lets this thread take any
   // while the workers start, this thread takes the page faults of the fresh output
-  if (jobs.length > 0) pool.run(jobs, forcedMap === 'threaded' ? pool.readyCount() : 0, () => touchPages(o, oOff, oOff + n));
+  if (jobs.length > 0) pool.run(jobs, forcedMap === 'threaded' ? pool.readyCount() : 0, () => touchPages(o, oOff, oOff + n), gateKey(name.split('_')[1]!, n));
   o.set(v.subarray(A / e, A / e + n), oOff);
   return true;
 }
