@@ -9,7 +9,6 @@
  */
 import type { FloatArray } from '../../tensor/dtype.js';
 import { getGemmVariant } from './gemm.js';
-import { touchPages } from './ndview.js';
 import { runtime } from './runtime.js';
 import { MAX_KW } from './wasm/conv-kernel.js';
 import { CONTROL_BYTES, type WasmJob } from './wasm/gemm-kernel.js';
@@ -29,14 +28,14 @@ export type ConvVariant = 'im2col' | 'direct' | 'threaded';
 let forced: ConvVariant | 'auto' = 'auto';
 
 /*
- * Auto dispatch, measured on the 2-core dev box (shared; load average 1–2 at the time) with
+ * Auto dispatch, measured on the 2-core dev box (shared; load average 1.4 at the time) with
  *   node --import tsx bench/crossover.ts conv
  * over 7 layer shapes (k = C·KH·KW from 9 to 1152, 0.2M to 151M multiply-adds) against
- * im2col + (threaded) gemm. The direct kernel wins while k is short: 2.4x at k = 9
- * (64×1×28×28 ⊛ 32×1×3×3: 1.48 vs 3.55 ms threaded), 2.2x at k = 400, 1.4x at k = 288;
- * about even at k = 576 (5.7 vs 6.0 ms) and a loss at k = 1152 (10.9 vs 8.7 ms), hence
- * DIRECT_MAX_K. Threads (the calling thread taking the output's page faults meanwhile) paid
- * from 12.5M multiply-adds (1.48 vs 2.20 ms) and not at 7.1M (0.81 vs 0.75 ms).
+ * im2col + (threaded) gemm. The direct kernel wins while k is short: 2.0x at k = 9
+ * (64×1×28×28 ⊛ 32×1×3×3: 1.55 ms threaded vs 3.17 ms), 3.7x at k = 400, 2.0x at k = 288,
+ * 1.35x at k = 576 (4.2 vs 5.7 ms, threaded); even at k = 1152 (8.3 vs 8.1 ms), hence
+ * DIRECT_MAX_K. Threads paid from 12.5M multiply-adds (1.55 vs 1.95 ms one thread), not
+ * at 7.1M (0.81 vs 0.82 ms).
  */
 const DIRECT_MAX_K = 576;
 const THREADED_MIN_MACS = 10e6;
@@ -138,8 +137,7 @@ export function tryDirectConv(x: FloatArray, w: FloatArray, g: DirectGeometry): 
       jobs.push({ fn, args: Int32Array.from([X0 + i0 * xImg * 4, W0, Y0 + i0 * yImg * 4, cg, hp, wp, og, oh, ow, kh, ni, xImg * 4, yImg * 4, groups, wGroup * 4]) });
     }
     // forced 'threaded' leaves image ranges to the workers (tests rely on it); auto lets this thread take any
-    // while the workers start, this thread takes the page faults of the fresh output
-    if (pool && jobs.length > 1) pool.run(jobs, forced === 'threaded' ? pool.readyCount() : 0, () => touchPages(out, n0 * yImg, (n0 + cnt) * yImg), gateKey);
+    if (pool && jobs.length > 1) pool.run(jobs, forced === 'threaded' ? pool.readyCount() : 0, undefined, gateKey);
     else for (const j of jobs) rt.call(fn, ...j.args);
     out.set(v.subarray(Y0 / 4, Y0 / 4 + cnt * yImg), n0 * yImg);
   }

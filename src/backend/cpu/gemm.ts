@@ -1,6 +1,5 @@
 import type { FloatArray } from '../../tensor/dtype.js';
 import { ARENA_LIMIT_BYTES, WasmGemmEngine } from './wasm/gemm-kernel.js';
-import { touchPages } from './ndview.js';
 import { runtime } from './runtime.js';
 import type { ThreadPool } from './threads.js';
 
@@ -126,9 +125,7 @@ export function gemm(
   // forced 'threaded' keeps one job per worker for the workers (tests rely on it); auto lets
   // the calling thread take any job a busy worker has not claimed yet
   const reserve = forced === 'threaded' ? parts - 1 : 0;
-  // while the workers start, this thread takes the page faults of a fresh C
-  const touch = (): void => touchPages(c, cOff, cOff + (m - 1) * cRs + n);
-  eng.gemm(m, n, k, a, aOff, aRs, aCs, b, bOff, bRs, bCs, c, cOff, cRs, accumulate, parts, p ? (jobs) => p.run(jobs, reserve, touch, gateKey(m * n * k)) : undefined);
+  eng.gemm(m, n, k, a, aOff, aRs, aCs, b, bOff, bRs, bCs, c, cOff, cRs, accumulate, parts, p ? (jobs) => p.run(jobs, reserve, undefined, gateKey(m * n * k)) : undefined);
 }
 
 /** Halve the largest dimension so each piece's staging fits the wasm arena. */

@@ -70,13 +70,3 @@ export function tensorOf(data: FloatArray, shape: readonly number[]): Tensor {
   return new Tensor(ndView(data, shape));
 }
 
-/**
- * Write every 4 KiB page of `a[from..to)` (each element written keeps its value), so the
- * page faults of a fresh array's first touch happen now. On the dev box's VM a fault costs
- * ~1.5 µs: 1.5 ms for a 4 MB output, as much as computing exp over it on two cores. The pool
- * paths call this on the calling thread while the workers compute.
- */
-export function touchPages(a: FloatArray, from = 0, to = a.length): void {
-  const step = 4096 / a.BYTES_PER_ELEMENT;
-  for (let i = from; i < to; i += step) a[i] = a[i]!;
-}

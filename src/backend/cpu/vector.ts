@@ -13,7 +13,6 @@
  * @module
  */
 import type { FloatArray } from '../../tensor/dtype.js';
-import { touchPages } from './ndview.js';
 import { runtime } from './runtime.js';
 import { CONTROL_BYTES, type WasmJob } from './wasm/gemm-kernel.js';
 import {
@@ -302,8 +301,7 @@ function threaded(
     jobs.push({ fn, args: Int32Array.from(args) });
   }
   // forced 'threaded' leaves slices to the workers (tests rely on it); auto lets this thread take any
-  // while the workers start, this thread takes the page faults of the fresh output
-  if (jobs.length > 0) pool.run(jobs, forcedMap === 'threaded' ? pool.readyCount() : 0, () => touchPages(o, oOff, oOff + n), gateKey(name.split('_')[1]!, n));
+  if (jobs.length > 0) pool.run(jobs, forcedMap === 'threaded' ? pool.readyCount() : 0, undefined, gateKey(name.split('_')[1]!, n));
   o.set(v.subarray(A / e, A / e + n), oOff);
   return true;
 }
