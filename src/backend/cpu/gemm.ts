@@ -32,6 +32,21 @@ function getEngine(): WasmGemmEngine | null {
   return runtime()?.engine ?? null;
 }
 
+let privateEngine: WasmGemmEngine | null | undefined;
+
+/**
+ * For the single-thread variant: an engine on a private (non-shared) memory when the
+ * runtime's is shared. Typed-array copies into and out of shared memory go through V8's
+ * relaxed-atomic memcpy, about half as fast (5.5 MB: 0.26 vs 0.14 ms); a 128³ product
+ * copies 192 KB.
+ */
+function getSingleEngine(): WasmGemmEngine | null {
+  const e = getEngine();
+  if (!e || !e.shared) return e;
+  if (privateEngine === undefined) privateEngine = WasmGemmEngine.create(false);
+  return privateEngine ?? e;
+}
+
 /** The worker pool, started (in the background) on first use; null when unavailable. */
 function getPool(): ThreadPool | null {
   return runtime()?.pool() ?? null;
@@ -108,7 +123,7 @@ export function gemm(
     throw new TypeError('gemm: a, b and c must all be Float32Array or all Float64Array');
   }
   let v = forced === 'auto' ? choose(m, n, k) : forced;
-  const eng = v === 'js' ? null : getEngine();
+  const eng = v === 'js' ? null : v === 'wasm' ? getSingleEngine() : getEngine();
   if (!eng) v = 'js';
   if (v === 'js' || !eng) {
     gemmJs(m, n, k, a, aOff, aRs, aCs, b, bOff, bRs, bCs, c, cOff, cRs, accumulate);
