@@ -7,13 +7,17 @@
  *
  * To add a section: write `bench/<section>.ts` exporting `async (filter: Filter) => Row[]`
  * (usually by describing `BenchCase`s and calling `runCases`, see bench/harness.ts) and
- * add it to `SECTIONS` below.
+ * add it to `SECTIONS` below. The autodiff (bench/ad.ts) and operator-transform
+ * (bench/transform.ts) sections have columns of their own and print their own tables after
+ * the tensor table (`npm run bench -- autodiff`, `npm run bench -- transform`).
  *
  * @module
  */
 import { gemmThreadPool } from '../src/backend/cpu/gemm.js';
 import { type Filter, type Row, describeMachine, formatTable, makeFilter } from './harness.js';
 import { benchTensor } from './tensor.js';
+import { benchAd } from './ad.js';
+import { runTransformBench } from './transform.js';
 
 const SECTIONS: { name: string; run: (filter: Filter) => Promise<Row[]> }[] = [
   { name: 'tensor', run: benchTensor },
@@ -38,5 +42,14 @@ for (const s of SECTIONS) {
   const r = await s.run(filter);
   rows.push(...r);
 }
-if (rows.length === 0) console.log(`no case matches ${JSON.stringify(process.argv.slice(2))}`);
+if (rows.length === 0) console.log(`(no tensor case matches ${JSON.stringify(process.argv.slice(2))})`);
 else for (const line of formatTable(rows)) console.log(line);
+
+// Sections with tables of their own: autodiff (gradient against f, against tf.grad) and the
+// operator transform (rewritten against plain code).
+console.log('');
+await benchAd(filter);
+if (process.argv.length <= 2 || filter('transform', '')) {
+  console.log('\nOperator transform: rewritten module / untransformed module on the same kernels (fastest of 25 interleaved runs)');
+  await runTransformBench();
+}
