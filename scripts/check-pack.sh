@@ -117,6 +117,17 @@ console.log(`smoke: ok (gemm variants ${variants.join(', ')}; elementwise varian
 EOF
 (cd "$app" && timeout 300 node smoke.mjs)
 
+# CommonJS consumers: require() of the ESM package (Node 20.19+ loads it synchronously; the
+# package has no top-level await), including a gradient through the AD core.
+cat > "$app/smoke.cjs" <<'EOF'
+const { tensor, matmul, gradient, mul, add, pow } = require('fluxion');
+const y = matmul(tensor([[1, 2]]), tensor([[3], [4]])).item();
+const g = gradient((x) => add(mul(3, pow(x, 2)), add(mul(2, x), 1)), 1)[0];
+if (y !== 11 || g !== 8) throw new Error(`require smoke: matmul ${y} (expected 11), gradient ${g} (expected 8)`);
+console.log('require smoke: ok');
+EOF
+(cd "$app" && timeout 120 node smoke.cjs)
+
 cat > "$app/consumer.ts" <<'EOF'
 import { tensor, matmul, softmax, zeros, type Tensor, type DType, ShapeError } from 'fluxion';
 

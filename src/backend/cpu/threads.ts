@@ -101,19 +101,23 @@ interface WorkerLike {
 }
 type WorkerCtor = new (src: string, opts: { eval: true; workerData: unknown }) => WorkerLike;
 
-// Resolved once at load; the specifier is built at run time so browser bundlers leave it alone.
-const nodeRuntime = await (async (): Promise<{ Worker: WorkerCtor; cores: number } | null> => {
+/*
+ * Resolved once at load, synchronously: `process.getBuiltinModule` (Node ≥ 20.16) instead of a
+ * top-level `await import(...)`, which made the package impossible to `require()` from
+ * CommonJS (ERR_REQUIRE_ASYNC_MODULE). Where it is missing (older Node, browsers) gemm runs
+ * on the calling thread.
+ */
+const nodeRuntime = ((): { Worker: WorkerCtor; cores: number } | null => {
   try {
     if (typeof SharedArrayBuffer === 'undefined' || typeof Atomics?.wait !== 'function') return null;
     // A browser main thread throws here; Node's main thread may block.
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1, 0);
-    const wt = 'node:worker_threads', os = 'node:os';
-    const [{ Worker }, osMod] = await Promise.all([
-      import(/* @vite-ignore */ wt) as Promise<{ Worker: WorkerCtor }>,
-      import(/* @vite-ignore */ os) as Promise<{ availableParallelism?: () => number; cpus: () => unknown[] }>,
-    ]);
-    const cores = osMod.availableParallelism?.() ?? osMod.cpus().length;
-    return { Worker, cores };
+    const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+    const load = proc?.getBuiltinModule;
+    if (typeof load !== 'function') return null;
+    const { Worker } = load('node:worker_threads') as { Worker: WorkerCtor };
+    const osMod = load('node:os') as { availableParallelism?: () => number; cpus: () => unknown[] };
+    return { Worker, cores: osMod.availableParallelism?.() ?? osMod.cpus().length };
   } catch {
     return null;
   }
