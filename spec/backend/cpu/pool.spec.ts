@@ -7,22 +7,12 @@ import {
 } from '../../../src/backend/cpu/pool.js';
 import type { Shape4 } from '../../../src/backend/cpu/conv.js';
 import type { FloatArray } from '../../../src/tensor/dtype.js';
+import { seededValues } from '../../_helpers/arbitraries.js';
 
 // ---------------------------------------------------------------- helpers
 
-function randomArray(size: number, seed: number, f32 = false): FloatArray {
-  let s = seed >>> 0;
-  const a = f32 ? new Float32Array(size) : new Float64Array(size);
-  for (let i = 0; i < size; i++) {
-    // mulberry32
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    a[i] = (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  }
-  return a;
-}
+/** Deterministic data from a seed, so fast-check shrinks shapes, not megabytes of numbers. */
+const randomArray = (size: number, seed: number, f32 = false): FloatArray => seededValues(size, seed, f32 ? 'float32' : 'float64');
 
 /** A random permutation of 0…size−1 as floats: distinct values ≥ 1 apart, so max pooling is locally linear. */
 function distinctArray(size: number, seed: number): Float64Array {
