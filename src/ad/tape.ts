@@ -278,11 +278,6 @@ export class Tape {
   }
 }
 
-/** The innermost open tape, if any. */
-export function currentTape(): Tape | undefined {
-  return stack[stack.length - 1];
-}
-
 /** Number of open tapes (gradients in flight). */
 export function tracingDepth(): number {
   return stack.length;
@@ -380,5 +375,3 @@ export function liveNumber(x: number | TrackedNumber): number | TrackedNumber {
 export function trackNumber(value: number | TrackedNumber, tape: Tape, id: number): TrackedNumber {
   return new TrackedNumber(value, tape, id, tape.gen);
 }
-
-export { TRACED_HINT };

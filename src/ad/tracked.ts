@@ -6,7 +6,7 @@ import { Tensor, type NestedNumbers } from '../tensor/tensor.js';
 import { formatTensor } from '../tensor/format.js';
 import type { FloatArray } from '../tensor/dtype.js';
 import type { NdArray } from 'ndarray';
-import { type Tape, TrackedNumber, liveNumber, primalNumber } from './tape.js';
+import { type Tape, TrackedNumber, primalNumber } from './tape.js';
 
 /** A tensor being differentiated: reads show its values; operations on it are recorded. */
 export class TrackedTensor extends Tensor {
@@ -129,7 +129,7 @@ export function elements(t: TrackedTensor, indices: readonly number[]): (number 
     : ((d) => indices.map((i) => d[i]))(lt.primal.data);
   const cts: unknown[] = new Array(indices.length);
   const collector = tape.general([lt.id], () => {
-    const g = collectCotangent(lt, indices, cts);
+    const g = packCotangent(lt, indices, cts);
     cts.fill(undefined);
     return [g];
   });
@@ -154,9 +154,3 @@ export function setElementMath(add: typeof addScalars, pack: typeof packCotangen
   addScalars = add;
   packCotangent = pack;
 }
-
-function collectCotangent(t: Tensor, indices: readonly number[], cts: unknown[]): Tensor {
-  return packCotangent(t, indices, cts);
-}
-
-export { liveNumber };
