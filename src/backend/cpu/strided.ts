@@ -6,6 +6,7 @@
 import type { NdArray } from 'ndarray';
 import type { FloatArray } from '../../tensor/dtype.js';
 import type { Tensor } from '../../tensor/tensor.js';
+import { stridesOf } from '../../tensor/shape.js';
 
 /** Strides of `t` aligned to `shape` (right-aligned, 0 where `t` is broadcast). */
 export function broadcastStrides(t: Tensor | NdArray<FloatArray>, shape: readonly number[]): number[] {
@@ -19,16 +20,8 @@ export function broadcastStrides(t: Tensor | NdArray<FloatArray>, shape: readonl
   return out;
 }
 
-/** Row-major strides for a shape. */
-function rowMajor(shape: readonly number[]): number[] {
-  const s = new Array<number>(shape.length);
-  let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    s[i] = acc;
-    acc *= shape[i];
-  }
-  return s;
-}
+/** Row-major strides for a shape (the tensor layer's {@link stridesOf}). */
+const rowMajor = stridesOf;
 
 /**
  * Visit every innermost row of `shape` for operands with the given strides and start offsets.
