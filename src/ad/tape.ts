@@ -156,6 +156,9 @@ export class Tape {
     if (this.n === this.kind.length) this.grow();
     const id = this.n++;
     this.kind[id] = Kind.Leaf;
+    // no parents: the numeric sweep then needs no kind check
+    this.pa[id] = -1;
+    this.pb[id] = -1;
     this.leaves.push(id);
     return id;
   }
@@ -225,7 +228,7 @@ export class Tape {
         else { adj[id] = d; stamp[id] = now; }
       }
       for (let i = n - 1; i >= 0; i--) {
-        if (stamp[i] !== now || kind[i] === Kind.Leaf) continue;
+        if (stamp[i] !== now) continue;
         const g = adj[i], a = pa[i], b = pb[i];
         if (a >= 0) {
           if (stamp[a] === now) adj[a] += g * da[i];
