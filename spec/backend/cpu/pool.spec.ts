@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import {
-  avgPool2d, avgPool2dBackward, maxPool2d, maxPool2dBackward, maxPool2dGather, pool2dOutputShape,
+  avgPool2d, avgPool2dBackward, maxPool2d, maxPool2dBackward, maxPool2dGather, maxPool2dValues, pool2dOutputShape,
   type AvgPool2dParams, type Pool2dParams,
 } from '../../../src/backend/cpu/pool.js';
 import type { Shape4 } from '../../../src/backend/cpu/conv.js';
@@ -150,6 +150,24 @@ test('maxPool2d matches the reference (values and argmax), float64 and float32',
     assert.instance(got32.out, Float32Array);
     assert.equal(Array.from(got32.argmax), Array.from(ref.argmax));
   }), { numRuns: 150 });
+});
+
+test('maxPool2dValues equals the values of maxPool2d (fast path for non-overlapping windows and the general path), NaN included', () => {
+  const same = (a: FloatArray, b: FloatArray) => a.length === b.length && a.every((v, i) => Object.is(v, b[i]));
+  fc.assert(fc.property(arbCase, fc.boolean(), fc.boolean(), (c, tile, withNaN) => {
+    // half the cases force the fast path's geometry: stride = kernel, no padding or dilation
+    const p = tile ? { ...c.p, stride: c.p.kernel, padding: [0, 0] as [number, number], dilation: [1, 1] as [number, number] } : c.p;
+    const [oh, ow] = pool2dOutputShape(c.xs, p).slice(2);
+    fc.pre(oh! > 0 && ow! > 0);
+    const x = randomArray(size(c.xs), c.seed);
+    if (withNaN) x[Math.abs(c.seed) % x.length] = NaN;
+    for (const arr of [x, Float32Array.from(x)]) {
+      const got = maxPool2dValues(arr, c.xs, p);
+      const ref = refMaxPool(x, c.xs, p).out;
+      assert.ok(same(got, arr instanceof Float32Array ? Float32Array.from(ref) : ref), 'values differ from the reference');
+      assert.is(got.constructor, arr.constructor);
+    }
+  }), { numRuns: 200 });
 });
 
 test('maxPool2d ties go to the first element of the window in row-major order', () => {

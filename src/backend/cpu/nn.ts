@@ -22,7 +22,7 @@ export function conv2dBackwardFilter(x: Tensor, dy: Tensor, p: Conv2dParams & { 
 }
 
 export function maxPool2d(x: Tensor, p: Pool2dParams): Tensor {
-  return wrap(pool.maxPool2d(x.data, dims(x), p).out, pool.pool2dOutputShape(dims(x), p) as number[]);
+  return wrap(pool.maxPool2dValues(x.data, dims(x), p), pool.pool2dOutputShape(dims(x), p) as number[]);
 }
 
 export function maxPool2dBackward(x: Tensor, dy: Tensor, p: Pool2dParams): Tensor {

@@ -132,6 +132,42 @@ export function maxPool2d(x: FloatArray, xShape: Shape4, p: Pool2dParams): { out
 }
 
 /**
+ * The values of {@link maxPool2d} without the argmax (the forward pass needs only these):
+ * the same results, NaN propagation and −∞ for all-padding windows. Non-overlapping,
+ * unpadded, undilated windows (the usual `maxPool2d(x, 2)`) take a direct loop.
+ */
+export function maxPool2dValues(x: FloatArray, xShape: Shape4, p: Pool2dParams): FloatArray {
+  const [n, c, h, w] = xShape;
+  const [kh, kw] = p.kernel, [sh, sw] = p.stride;
+  if (p.padding[0] === 0 && p.padding[1] === 0 && p.dilation[0] === 1 && p.dilation[1] === 1 && sh === kh && sw === kw) {
+    const oh = Math.floor(h / kh), ow = Math.floor(w / kw);
+    const out = allocate(dtypeOf(x), n * c * oh * ow);
+    let k = 0;
+    for (let plane = 0; plane < n * c; plane++) {
+      const xOff = plane * h * w;
+      for (let oy = 0; oy < oh; oy++) {
+        const row = xOff + oy * kh * w;
+        for (let ox = 0; ox < ow; ox++, k++) {
+          const at = row + ox * kw;
+          let best = -Infinity, nan = false;
+          for (let i = 0; i < kh; i++) {
+            const r = at + i * w;
+            for (let j = 0; j < kw; j++) {
+              const v = x[r + j]!;
+              if (v > best) best = v;
+              else if (v !== v) nan = true;
+            }
+          }
+          out[k] = nan ? NaN : best;
+        }
+      }
+    }
+    return out;
+  }
+  return maxPool2d(x, xShape, p).out;
+}
+
+/**
  * Gradient of {@link maxPool2d}: scatter-adds each `dy[i]` onto `dx[argmax[i]]`
  * (entries with argmax −1 are dropped). Returns dx shaped `xShape`, dtype of dy.
  * Linear in `dy`; its adjoint is {@link maxPool2dGather}.
