@@ -40,8 +40,9 @@ export function traceUnary(op: UnaryOp, fn: (x: Num) => Num, x: TrackedNumber): 
   if (typeof lx === 'number') return fn(lx);
   const v = lx.value;
   const y = fn(v);
-  const d = typeof v === 'number' ? numberDerivative(op, v, y as number) : unaryDerivative[op](v as unknown as number, y as number);
-  return new TrackedNumber(y, lx.tape, lx.tape.scalar(lx.id, -1, d, 0), lx.tape.gen);
+  const t = lx.tape;
+  if (typeof v === 'number') return new TrackedNumber(y, t, t.scalarNumbers(lx.id, -1, numberDerivative(op, v, y as number), 0), t.gen);
+  return new TrackedNumber(y, t, t.scalar(lx.id, -1, unaryDerivative[op](v as unknown as number, y as number), 0), t.gen);
 }
 
 /** The unary derivatives on plain numbers, without going back through the ops (same values as the rules). */
