@@ -83,29 +83,21 @@ export function traceBinary(op: BinaryOp | CompareOp, fn: (a: Num, b: Num) => Nu
   const bv = onB ? (b as TrackedNumber).value : b;
   const y = fn(av, bv);
   const ia = onA ? (a as TrackedNumber).id : -1, ib = onB ? (b as TrackedNumber).id : -1;
-  if (typeof av === 'number' && typeof bv === 'number') {
-    // the four arithmetic ops on plain numbers, inline: one call site per rule would be megamorphic
-    let da: number, db: number;
-    switch (op) {
-      case 'add': da = 1; db = 1; break;
-      case 'sub': da = 1; db = -1; break;
-      case 'mul': da = bv; db = av; break;
-      case 'div': da = 1 / bv; db = -(y as number) / bv; break;
-      // as the rule: ∂/∂a exactly 0 for b = 0; ∂/∂b = y·log a, taken as 0 at a = 0
-      case 'pow': da = bv === 0 ? 0 : bv * av ** (bv - 1); db = ib < 0 ? 0 : (y as number) * Math.log(av === 0 ? 1 : av); break;
-      default: return generic(op, top, ia, ib, av, bv, y);
-    }
-    return new TrackedNumber(y, top, top.scalar(ia, ib, da, db), top.gen);
-  }
-  return generic(op, top, ia, ib, av, bv, y);
-}
-
-function generic(op: BinaryOp | CompareOp, top: Tape, ia: number, ib: number, av: Num, bv: Num, y: Num): Num {
   const parts = PARTIALS[op];
   if (parts === undefined) return y;
-  const A = av as number, B = bv as number, Y = y as number;
-  const id = top.scalar(ia, ib, ia >= 0 ? parts[0](A, B, Y) : 0, ib >= 0 ? parts[1](A, B, Y) : 0);
-  return new TrackedNumber(y, top, id, top.gen);
+  let da: unknown, db: unknown;
+  if (op === 'pow' && typeof av === 'number' && typeof bv === 'number') {
+    // `x ** c` is common in scalar code: the rule's partials on plain numbers, without its op calls
+    // (∂/∂a exactly 0 for b = 0; ∂/∂b = y·log a, taken as 0 at a = 0)
+    da = bv === 0 ? 0 : bv * av ** (bv - 1);
+    db = ib < 0 ? 0 : (y as number) * Math.log(av === 0 ? 1 : av);
+  } else {
+    // (+ − × ÷ of the common case never get here: src/ad/scalar.ts records them)
+    const A = av as number, B = bv as number, Y = y as number;
+    da = ia >= 0 ? parts[0](A, B, Y) : 0;
+    db = ib >= 0 ? parts[1](A, B, Y) : 0;
+  }
+  return new TrackedNumber(y, top, top.scalar(ia, ib, da, db), top.gen);
 }
 
 /** A traced number as a 0-d traced tensor. */

@@ -22,7 +22,6 @@ export interface Backend {
   worthIt?(prim: Primitive, inputs: Tensor[]): boolean;
 }
 
-const cpu: Backend = { name: 'cpu', kernels: cpuKernels, available: () => true };
 /** The device backend, created on first use (creating it at load would close an import cycle through gpu/). */
 let deviceSlot: Backend | undefined | null = null;
 const deviceBackend = (): Backend | undefined => (deviceSlot === null ? (deviceSlot = gpuBackend()) : deviceSlot);
