@@ -9,7 +9,7 @@ import { Tensor } from '../tensor/tensor.js';
 import type { Tape } from './tape.js';
 import { type ParamSlot, TrackedTensor } from './tracked.js';
 import { registerArrayParam } from './trace.js';
-import { isFloatArray, nonTrainable } from './structure.js';
+import { constantFields, isFloatArray } from './structure.js';
 
 /** Something with identity that holds numbers: a tensor, a typed array, or a (nested) number array. */
 export type ParamLeaf = Tensor | Float32Array | Float64Array | number[];
@@ -51,10 +51,7 @@ export class Params implements Iterable<ParamLeaf> {
     seen.add(x);
     if (Array.isArray(x)) return x.forEach((e, i) => this.collect(e, `${at}[${i}]`, seen));
     if (x instanceof Map || x instanceof Set) throw new TypeError(`params: ${at} is a ${x.constructor.name}; pass its values instead`);
-    const skip = new Set([
-      ...((x as { [nonTrainable]?: string[] })[nonTrainable] ?? []),
-      ...((x.constructor as { [nonTrainable]?: string[] } | undefined)?.[nonTrainable] ?? []),
-    ]);
+    const skip = constantFields(x);
     for (const k of Object.keys(x)) {
       const f = (x as Record<string, unknown>)[k];
       if (!skip.has(k) && typeof f !== 'number') this.collect(f, `${at}.${k}`, seen);

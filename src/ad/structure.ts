@@ -31,8 +31,8 @@ function isPlainData(x: object): boolean {
   return !(x instanceof Map || x instanceof Set || x instanceof WeakMap || x instanceof WeakSet || x instanceof Promise);
 }
 
-/** Field names of `x` excluded from differentiation. */
-function constantFields(x: object): ReadonlySet<string> {
+/** Field names of `x` excluded from differentiation (listed under {@link nonTrainable} on it or its class). */
+export function constantFields(x: object): ReadonlySet<string> {
   const own = (x as { [nonTrainable]?: readonly string[] })[nonTrainable];
   const cls = (x.constructor as { [nonTrainable]?: readonly string[] } | undefined)?.[nonTrainable];
   return new Set([...(own ?? []), ...(cls ?? [])]);
