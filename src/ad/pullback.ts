@@ -7,7 +7,7 @@ import { add, mul } from '../ops/elementwise.js';
 import { sum } from '../ops/reduce.js';
 import { reshape, stack } from '../ops/movement.js';
 import { fromData, tensor } from '../tensor/convert.js';
-import { zeros } from '../tensor/create.js';
+import { ones, zeros } from '../tensor/create.js';
 import { Tensor } from '../tensor/tensor.js';
 import { Tape, TrackedNumber } from './tape.js';
 import { TrackedTensor } from './tracked.js';
@@ -57,7 +57,7 @@ export const vjp = pullback;
 /** Is `y` a valid scalar output, and its seed? */
 function scalarSeed(y: unknown, op: string): unknown {
   if (typeof y === 'number' || y instanceof TrackedNumber) return 1;
-  if (y instanceof Tensor && y.size === 1) return fromData(new (y.dtype === 'float32' ? Float32Array : Float64Array)(1).fill(1), y.shape);
+  if (y instanceof Tensor && y.size === 1) return ones(y.shape, { dtype: y.dtype });
   const what = y instanceof Tensor ? `a tensor of shape [${y.shape.join(',')}]` : Array.isArray(y) ? 'an array' : typeof y;
   throw new TypeError(`${op}: the function must return a scalar (a number or a one-element tensor), got ${what}; use pullback or jacobian for other outputs`);
 }

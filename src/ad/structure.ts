@@ -7,7 +7,7 @@
  * plain objects and class instances → plain objects with the same keys (null for fields
  * that carry no gradient: strings, booleans, functions, fields named in {@link nonTrainable}).
  */
-import { tensor, fromData } from '../tensor/convert.js';
+import { tensor } from '../tensor/convert.js';
 import { zeros } from '../tensor/create.js';
 import { Tensor } from '../tensor/tensor.js';
 import { type Tape, TrackedNumber, trackNumber } from './tape.js';
@@ -174,7 +174,7 @@ function asScalar(d: unknown, op: string, at: string): unknown {
 
 function asTensorLike(d: unknown, v: Tensor, op: string, at: string): Tensor {
   const t = d instanceof Tensor ? d : typeof d === 'number' || d instanceof TrackedNumber
-    ? fromData(new (v.dtype === 'float32' ? Float32Array : Float64Array)(v.size).fill(0), v.shape).add(d as number)
+    ? zeros(v.shape, { dtype: v.dtype }).add(d as number)
     : tensor(d as number[], { dtype: v.dtype });
   if (t.size !== v.size || t.ndim !== v.ndim || t.shape.some((n, i) => n !== v.shape[i])) {
     throw new TypeError(`${op}: the cotangent at ${at} has shape [${t.shape.join(',')}], the output has shape [${v.shape.join(',')}]`);
