@@ -56,7 +56,8 @@ function unslice(dy: Tensor, x: Tensor, start: number[], step: number[], size: n
     if (s > 1 && len > 1) {
       // interleave s−1 zeros after each element, then drop the trailing ones
       const shape = g.shape.slice();
-      const padded = pad(unsqueeze(g, d + 1), g.shape.map((): [number, number] => [0, 0]).concat([[0, 0]]).map((q, i) => (i === d + 1 ? [0, s - 1] : q)));
+      const gaps = Array.from({ length: g.ndim + 1 }, (_, i): [number, number] => (i === d + 1 ? [0, s - 1] : [0, 0]));
+      const padded = pad(unsqueeze(g, d + 1), gaps);
       shape[d] = len * s;
       const r: SliceRange[] = shape.map(() => null);
       r[d] = [0, (len - 1) * s + 1];
