@@ -118,11 +118,12 @@ export function toTensor(x: TensorLike, op: string, like?: DType): Tensor {
     d[0] = x;
     return new Tensor(ndarray(d, []));
   }
+  // an array or typed array registered as an implicit param stands for its traced tensor
+  if (adHooks.arrayParams > 0 && typeof x === 'object' && x !== null) {
+    const p = adHooks.arrayParam!(x, like);
+    if (p !== undefined) return p;
+  }
   if (Array.isArray(x)) {
-    if (adHooks.arrayParams > 0) {
-      const p = adHooks.arrayParam!(x, like);
-      if (p !== undefined) return p;
-    }
     try {
       return fromNested(x, like ?? 'float64', op);
     } catch (e) {
@@ -134,10 +135,6 @@ export function toTensor(x: TensorLike, op: string, like?: DType): Tensor {
     }
   }
   if (isTypedArray(x)) {
-    if (adHooks.arrayParams > 0) {
-      const p = adHooks.arrayParam!(x, like);
-      if (p !== undefined) return p;
-    }
     // integer typed arrays carry no float dtype: like JS numbers, they adopt the operand's
     return tensor(x, x instanceof Float32Array || x instanceof Float64Array || like === undefined ? {} : { dtype: like });
   }
