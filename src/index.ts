@@ -47,6 +47,25 @@ export {
   isTracked, primal, checkMutable,
 } from './ad/index.js';
 
+// Models and layers: a layer is a callable object whose fields are its parameters
+export { Layer, layer, isLayer, layerLabel, type LayerClass, type LayerOf } from './layers/layer.js';
+export {
+  Chain, compose, Dense, Parallel, SkipConnection, Maxout, Bilinear, Embedding, Flatten, Scale, identity,
+  type Activation, type DenseOptions, type BilinearOptions, type EmbeddingOptions, type ScaleOptions,
+} from './layers/basic.js';
+export { showModel, layerChildren, layerHead } from './layers/show.js';
+export {
+  trainables, fmap, f32, f64, destructure, state, loadState, flattenState, freeze, thaw, isFrozen, tensorEntries,
+  type TensorEntry, type StateTree,
+} from './layers/tree.js';
+
+// Activations and initialisers
+export { relu6, leakyRelu, elu, selu, gelu, geluErf, swish, silu, mish, hardSigmoid, hardTanh, softsign, σ } from './layers/activations.js';
+export {
+  glorotUniform, glorotNormal, kaimingUniform, kaimingNormal, truncatedNormal, orthogonal, fans,
+  type Initializer, type InitOptions, type RandomSource,
+} from './layers/init.js';
+
 // Primitives and backends
 export type { Primitive, PrimitiveParams } from './ops/primitive.js';
 export { setBackend, getBackend, type BackendName } from './backend/index.js';

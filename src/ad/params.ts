@@ -9,7 +9,7 @@ import { Tensor } from '../tensor/tensor.js';
 import type { Tape } from './tape.js';
 import { type ParamSlot, TrackedTensor } from './tracked.js';
 import { registerArrayParam } from './trace.js';
-import { constantFields, isFloatArray } from './structure.js';
+import { constantFields, isFloatArray, isLayerLike } from './structure.js';
 
 /** Something with identity that holds numbers: a tensor, a typed array, or a (nested) number array. */
 export type ParamLeaf = Tensor | Float32Array | Float64Array | number[];
@@ -31,7 +31,7 @@ export class Params implements Iterable<ParamLeaf> {
 
   /** @internal */
   constructor(objs: readonly unknown[]) {
-    objs.forEach((o, i) => this.collect(o, `argument ${i + 1}`, new Set()));
+    objs.forEach((o, i) => this.collect(o, `argument ${i + 1}`, new Set(), false));
   }
 
   private addLeaf(x: ParamLeaf): void {
@@ -42,19 +42,22 @@ export class Params implements Iterable<ParamLeaf> {
     this.leaves.push(x instanceof Tensor ? x : tensor(x as number[]));
   }
 
-  private collect(x: unknown, at: string, seen: Set<object>): void {
+  private collect(x: unknown, at: string, seen: Set<object>, inLayer: boolean): void {
+    // in a layer only tensors are parameters: numbers, number arrays and typed arrays are configuration
+    if (inLayer && !(x instanceof Tensor) && (typeof x !== 'object' || x === null || ArrayBuffer.isView(x) || isNumberArray(x)) && !isLayerLike(x)) return;
     if (typeof x === 'number') {
       throw new TypeError(`params: ${at} is a plain number, which has no identity to track; keep it in a tensor or an array (e.g. \`const w = tensor([0.5])\`) and pass that`);
     }
     if (x instanceof Tensor || isFloatArray(x) || isNumberArray(x)) return this.addLeaf(x as ParamLeaf);
-    if (typeof x !== 'object' || x === null || seen.has(x)) return;
+    const layer = isLayerLike(x);
+    if ((typeof x !== 'object' && !layer) || x === null || seen.has(x)) return;
     seen.add(x);
-    if (Array.isArray(x)) return x.forEach((e, i) => this.collect(e, `${at}[${i}]`, seen));
+    if (Array.isArray(x)) return x.forEach((e, i) => this.collect(e, `${at}[${i}]`, seen, inLayer));
     if (x instanceof Map || x instanceof Set) throw new TypeError(`params: ${at} is a ${x.constructor.name}; pass its values instead`);
     const skip = constantFields(x);
     for (const k of Object.keys(x)) {
       const f = (x as Record<string, unknown>)[k];
-      if (!skip.has(k) && typeof f !== 'number') this.collect(f, `${at}.${k}`, seen);
+      if (!skip.has(k) && typeof f !== 'number') this.collect(f, `${at}.${k}`, seen, inLayer || layer);
     }
   }
 
@@ -133,7 +136,7 @@ export class Grads implements Iterable<[ParamLeaf, unknown]> {
   get(p: object): unknown {
     const i = this.ps.indexOf(p);
     if (i !== undefined) return this.shaped(i);
-    if (typeof p === 'object' && p !== null && !(p instanceof Tensor)) return this.structured(p, new Set());
+    if (((typeof p === 'object' && p !== null) || isLayerLike(p)) && !(p instanceof Tensor)) return this.structured(p, new Set());
     throw new RangeError('Grads.get: not one of the params this gradient was taken with respect to');
   }
 
@@ -153,7 +156,7 @@ export class Grads implements Iterable<[ParamLeaf, unknown]> {
     const out: Record<string, unknown> = {};
     for (const k of Object.keys(o)) {
       const f = (o as Record<string, unknown>)[k];
-      out[k] = typeof f === 'object' && f !== null ? this.structured(f, seen) : null;
+      out[k] = (typeof f === 'object' && f !== null) || isLayerLike(f) ? this.structured(f, seen) : null;
     }
     return out;
   }

@@ -23,6 +23,26 @@ import { TrackedTensor, resolveTensor } from './tracked.js';
  */
 export const nonTrainable: unique symbol = Symbol.for('fluxion.nonTrainable');
 
+/**
+ * Marks structures whose copies are made by a method instead of `Object.create`: a callable
+ * layer is a function carrying fields, and its copy (a traced model, a converted model) must
+ * be callable too. The method returns an empty structure of the same kind; the walk copies
+ * the fields. Structures with this method are also *layers* for the walk: only their tensor
+ * fields (at any depth) are parameters; numbers, number arrays and typed arrays in them are
+ * configuration, left alone.
+ */
+export const emptyCopy: unique symbol = Symbol.for('fluxion.emptyCopy');
+
+/** Is `x` a structure with {@link emptyCopy} (a layer)? */
+export function isLayerLike(x: unknown): x is object & { [emptyCopy](): Record<string, unknown> } {
+  return (typeof x === 'function' || (typeof x === 'object' && x !== null)) && typeof (x as { [emptyCopy]?: unknown })[emptyCopy] === 'function';
+}
+
+/** An empty structure of the same kind as `x` (same prototype; callable for a layer). */
+export function emptyLike(x: object): Record<string, unknown> {
+  return isLayerLike(x) ? x[emptyCopy]() : Object.create(Object.getPrototypeOf(x));
+}
+
 /** A Float32Array or Float64Array: the typed arrays treated as differentiable vectors. */
 export const isFloatArray = (x: unknown): x is Float32Array | Float64Array =>
   x instanceof Float32Array || x instanceof Float64Array;
@@ -31,8 +51,12 @@ function isPlainData(x: object): boolean {
   return !(x instanceof Map || x instanceof Set || x instanceof WeakMap || x instanceof WeakSet || x instanceof Promise);
 }
 
+/** Set (to true) on a structure by `freeze`: all its fields are left out of differentiation and training. */
+export const frozen: unique symbol = Symbol.for('fluxion.frozen');
+
 /** Field names of `x` excluded from differentiation (listed under {@link nonTrainable} on it or its class). */
 export function constantFields(x: object): ReadonlySet<string> {
+  if ((x as { [frozen]?: boolean })[frozen] === true) return new Set(Object.keys(x));
   const own = (x as { [nonTrainable]?: readonly string[] })[nonTrainable];
   const cls = (x.constructor as { [nonTrainable]?: readonly string[] } | undefined)?.[nonTrainable];
   return new Set([...(own ?? []), ...(cls ?? [])]);
@@ -46,7 +70,8 @@ export function trackArgument(x: unknown, tape: Tape, op: string, path = 'argume
   if (typeof x === 'number') return trackNumber(x, tape, tape.leaf()); // the common scalar case, without the walk
   const active = new Set<object>();
   const memo = new Map<object, unknown>();
-  const walk = (v: unknown, at: string): unknown => {
+  const walk = (v: unknown, at: string, inLayer: boolean): unknown => {
+    if (inLayer && (typeof v === 'number' || isFloatArray(v))) return v; // configuration of a layer
     if (typeof v === 'number' || v instanceof TrackedNumber) return trackNumber(v, tape, tape.leaf());
     if (v instanceof Tensor) {
       const done = memo.get(v);
@@ -66,7 +91,8 @@ export function trackArgument(x: unknown, tape: Tape, op: string, path = 'argume
       memo.set(v, t);
       return t;
     }
-    if (typeof v !== 'object' || v === null || ArrayBuffer.isView(v)) return v;
+    const layer = isLayerLike(v);
+    if ((typeof v !== 'object' && !layer) || v === null || ArrayBuffer.isView(v)) return v;
     if (!isPlainData(v)) {
       throw new TypeError(`${op}: ${at} is a ${v.constructor.name}, which cannot be differentiated; pass its contents as an array or object`);
     }
@@ -76,13 +102,13 @@ export function trackArgument(x: unknown, tape: Tape, op: string, path = 'argume
     active.add(v);
     tape.guarded.add(v);
     let out: unknown;
-    if (Array.isArray(v)) out = v.map((e, i) => walk(e, `${at}[${i}]`));
+    if (Array.isArray(v)) out = v.map((e, i) => walk(e, `${at}[${i}]`, inLayer));
     else {
       const skip = constantFields(v);
-      const copy = Object.create(Object.getPrototypeOf(v)) as Record<string, unknown>;
+      const copy = emptyLike(v);
       for (const k of Object.keys(v)) {
         const f = (v as Record<string, unknown>)[k];
-        copy[k] = skip.has(k) ? f : walk(f, `${at}.${k}`);
+        copy[k] = skip.has(k) ? f : walk(f, `${at}.${k}`, inLayer || layer);
       }
       out = copy;
     }
@@ -90,7 +116,7 @@ export function trackArgument(x: unknown, tape: Tape, op: string, path = 'argume
     memo.set(v, out);
     return out;
   };
-  return walk(x, path);
+  return walk(x, path, false);
 }
 
 /** Cotangent lookup: node id → cotangent (undefined: none flowed). */
@@ -109,13 +135,14 @@ export function gradientOf(orig: unknown, traced: unknown, adj: Adjoints, tape: 
       // numeric sweeps leave 0 for unreached nodes: an unused tensor still gets a zero tensor
       return a instanceof Tensor ? a : zeros(t.shape, { dtype: t.dtype });
     }
+    if (t === o) return null; // left alone by the walk: configuration, a non-trainable field
     if (isFloatArray(o)) {
       const gs = (t as TrackedNumber[]).map((e) => adj[e.id] ?? 0);
       // cotangents traced by an enclosing gradient cannot live in a typed array: keep them in an array
       if (gs.some((g) => typeof g !== 'number')) return gs;
       return new (o.constructor as Float32ArrayConstructor | Float64ArrayConstructor)(gs as number[]);
     }
-    if (typeof o !== 'object' || o === null || ArrayBuffer.isView(o)) return null;
+    if ((typeof o !== 'object' && !isLayerLike(o)) || o === null || ArrayBuffer.isView(o)) return null;
     if (Array.isArray(o)) return o.map((e, i) => walk(e, (t as unknown[])[i]));
     const out: Record<string, unknown> = {};
     for (const k of Object.keys(o)) out[k] = walk((o as Record<string, unknown>)[k], (t as Record<string, unknown>)[k]);
