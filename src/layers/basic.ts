@@ -27,11 +27,15 @@ export function identity<T>(x: T): T {
 const shapeText = (x: Tensor): string => `[${x.shape.join(', ')}]`;
 const activationText = (σ: unknown): string => (σ === identity ? '' : `, ${typeof σ === 'function' ? σ.name || 'σ' : String(σ)}`);
 
-/** A tensor input to a layer: tensors pass through; numbers and arrays become tensors of `dtype`. */
-function asInput(name: string, x: unknown, dtype: DType): Tensor {
+/**
+ * A tensor input to a layer, in the layer's `dtype`: a tensor of another float dtype is
+ * converted (warning once); numbers and arrays become tensors of `dtype`.
+ */
+export function asInput(self: object, x: unknown, dtype: DType): Tensor {
+  const name = self.constructor.name;
   if (x instanceof Tensor) return inDtype(name, x, dtype);
   if (typeof x === 'number' || Array.isArray(x) || ArrayBuffer.isView(x)) return toTensor(x as TensorLike, name, dtype);
-  throw new TypeError(`${name} expects a tensor, got ${describeValue(x)}`);
+  throw new TypeError(`${labelOf(self)} expects a tensor, got ${describeValue(x)}`);
 }
 
 // ---------------------------------------------------------------- Chain and compose
@@ -168,7 +172,7 @@ export const Dense = layer(class Dense extends Layer<[TensorLike], Tensor> {
   }
 
   forward(input: TensorLike): Tensor {
-    const x = asInput('Dense', input, this.weight.dtype);
+    const x = asInput(this, input, this.weight.dtype);
     const inp = this.weight.shape[1];
     if (x.ndim === 0 || x.shape[x.ndim - 1] !== inp) {
       throw new ShapeError(`${labelOf(this)} expects ${inp} input features, got input of shape ${shapeText(x)}`);
@@ -341,8 +345,8 @@ export const Bilinear = layer(class Bilinear extends Layer<[TensorLike, TensorLi
 
   forward(a: TensorLike, b?: TensorLike): Tensor {
     const [out, in1, in2] = this.weight.shape;
-    const x = asInput('Bilinear', a, this.weight.dtype);
-    const y = b === undefined ? x : asInput('Bilinear', b, this.weight.dtype);
+    const x = asInput(this, a, this.weight.dtype);
+    const y = b === undefined ? x : asInput(this, b, this.weight.dtype);
     if (x.shape[x.ndim - 1] !== in1 || y.shape[y.ndim - 1] !== in2 || x.ndim !== y.ndim || x.shape.slice(0, -1).some((d, i) => d !== y.shape[i])) {
       throw new ShapeError(`${labelOf(this)} expects inputs [..., ${in1}] and [..., ${in2}] with the same batch dimensions, got ${shapeText(x)} and ${shapeText(y)}`);
     }
@@ -451,7 +455,7 @@ export const Scale = layer(class Scale extends Layer<[TensorLike], Tensor> {
   }
 
   forward(input: TensorLike): Tensor {
-    const x = asInput('Scale', input, this.scale.dtype);
+    const x = asInput(this, input, this.scale.dtype);
     const s = this.scale.shape;
     if (x.ndim < s.length || s.some((d, i) => x.shape[x.ndim - s.length + i] !== d)) {
       throw new ShapeError(`${labelOf(this)} expects input of shape [..., ${s.join(', ')}], got ${shapeText(x)}`);

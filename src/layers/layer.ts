@@ -173,7 +173,6 @@ export function located(e: unknown, node: unknown, key: string | undefined): unk
 
 function rewrite(err: Located, steps: TrailStep[]): void {
   delete err[trail];
-  if (steps.length < 2 && steps[0]?.node !== undefined && err.message.startsWith(labelOf(steps[0].node))) return;
   const inner = steps[0].node;
   let path = labelOf(steps[steps.length - 1].node, true);
   for (let i = steps.length - 1; i > 0; i--) {
@@ -182,7 +181,9 @@ function rewrite(err: Located, steps: TrailStep[]): void {
     path += key === undefined ? ` → ${labelOf(child.node, true)}` : key;
   }
   const head = labelOf(inner);
-  const msg = err.message.startsWith(head) ? err.message : `${head}: ${err.message}`;
+  // messages that already name the layer (its label, or `Parallel: …`) are not prefixed again
+  const named = err.message.startsWith(head) || (isLayer(inner) && err.message.startsWith(`${inner.constructor.name}:`));
+  const msg = named ? err.message : `${head}: ${err.message}`;
   const text = steps.length > 1 ? `${path} → ${msg}` : msg;
   const old = `${err.name}: ${err.message}`;
   err.message = text;
@@ -217,6 +218,7 @@ export function describeValue(x: unknown): string {
   if (typeof x === 'string') return `the string '${x}'`;
   if (x instanceof Tensor) return `a tensor of shape [${x.shape.join(', ')}]`;
   if (Array.isArray(x)) return `an array of length ${x.length}`;
+  if (typeof x === 'function') return x.name ? `the function ${x.name}` : 'an anonymous function';
   if (typeof x === 'object') return `a ${x.constructor?.name ?? 'object'}`;
   return `${typeof x} ${String(x)}`;
 }
