@@ -44,14 +44,14 @@ test('Dense: values against loops and tf.layers.dense, for vectors, batches and 
     (inp, out, batch, s) => {
       seed(s);
       const d = Dense(inp, out, relu);
-      d.bias.assign(randomTensor([out], s + 1));
+      (d.bias as Tensor).assign(randomTensor([out], s + 1));
       const x = randomTensor([batch, inp], s + 2);
       const y = d(x);
       assert.equal(y.shape, [batch, out]);
-      close(y, denseLoop(x, d.weight, d.bias, (v) => Math.max(v, 0)), 1e-5, 'Dense vs loop');
+      close(y, denseLoop(x, d.weight, d.bias as Tensor, (v) => Math.max(v, 0)), 1e-5, 'Dense vs loop');
       const layerTf = tf.layers.dense({ units: out, activation: 'relu', inputShape: [inp] });
       layerTf.build([batch, inp]);
-      layerTf.setWeights([tf.tensor2d(d.weight.data as Float32Array, [out, inp]).transpose(), tf.tensor1d(d.bias.data as Float32Array)]);
+      layerTf.setWeights([tf.tensor2d(d.weight.data as Float32Array, [out, inp]).transpose(), tf.tensor1d((d.bias as Tensor).data as Float32Array)]);
       const yTf = (layerTf.apply(tf.tensor2d(x.data as Float32Array, [batch, inp])) as import('@tensorflow/tfjs').Tensor).dataSync();
       close(y, yTf, 1e-5, 'Dense vs TF.js');
       const v = d(tensor(Array.from(x.data.subarray(0, inp)), { dtype: 'float32' }));
@@ -151,11 +151,11 @@ test('Parallel, SkipConnection and Maxout against their definitions', () => {
 test('Bilinear: y_o = x1ᵀ W_o x2 + b_o against loops; gradients', () => {
   seed(4);
   const bl = Bilinear(3, 2, 4, identity);
-  bl.bias.assign(randomTensor([4], 1));
+  (bl.bias as Tensor).assign(randomTensor([4], 1));
   const x1 = randomTensor([5, 3], 2), x2 = randomTensor([5, 2], 3);
   const want = new Float64Array(5 * 4);
   for (let n = 0; n < 5; n++) for (let o = 0; o < 4; o++) {
-    let s = bl.bias.data[o];
+    let s = (bl.bias as Tensor).data[o];
     for (let i = 0; i < 3; i++) for (let j = 0; j < 2; j++) s += x1.data[n * 3 + i] * bl.weight.data[o * 6 + i * 2 + j] * x2.data[n * 2 + j];
     want[n * 4 + o] = s;
   }
@@ -186,9 +186,9 @@ test('Flatten keeps the batch dimension; Scale is an elementwise affine map', ()
   assert.equal(Flatten()(zeros([2, 3, 4, 5])).shape, [2, 60]);
   const s = Scale([2, 3], tanh);
   s.scale.assign(randomTensor([2, 3], 1));
-  s.bias.assign(randomTensor([2, 3], 2));
+  (s.bias as Tensor).assign(randomTensor([2, 3], 2));
   const x = randomTensor([4, 2, 3], 3);
-  close(s(x), x.data.map((v, i) => Math.tanh(v * s.scale.data[i % 6] + s.bias.data[i % 6])), 1e-6, 'Scale');
+  close(s(x), x.data.map((v, i) => Math.tanh(v * s.scale.data[i % 6] + (s.bias as Tensor).data[i % 6])), 1e-6, 'Scale');
   assert.is(String(s), 'Scale(2, 3, tanh)  # 12 parameters');
   checkLayerGradient(Scale(3, sigmoid), [randomTensor([2, 3], 4, 'float64')], 4, 'Scale');
   assert.throws(() => s(zeros([4, 3, 2], { dtype: 'float32' })), (e: Error) => e instanceof ShapeError && e.message === 'Scale(2, 3, tanh) expects input of shape [..., 2, 3], got [4, 3, 2]');

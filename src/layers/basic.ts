@@ -52,8 +52,8 @@ type Chained = unknown[] | Record<string, unknown>;
  * ```
  */
 export const Chain = layer(class Chain extends Layer<[any], any> {
-  /** The layers, in order (an array, or an object of named layers). */
-  layers: Chained;
+  /** The layers, in order: an array, or an object of named layers (typed loosely so `chain.layers[0].weight` and `chain.layers.encoder` read directly). */
+  layers: any;
 
   constructor(...layers: unknown[]) {
     super();
@@ -65,7 +65,7 @@ export const Chain = layer(class Chain extends Layer<[any], any> {
   }
 
   forward(x: unknown): any {
-    const ls = this.layers;
+    const ls = this.layers as Chained;
     if (Array.isArray(ls)) {
       for (let i = 0; i < ls.length; i++) {
         try {
