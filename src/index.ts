@@ -66,6 +66,15 @@ export {
   type Initializer, type InitOptions, type RandomSource,
 } from './layers/init.js';
 
+// Losses: loss(ŷ, y, { agg, … }), class scores along the last dimension
+export {
+  mse, mae, msle, huberLoss, poissonLoss, hingeLoss, squaredHingeLoss,
+  crossentropy, logitCrossentropy, binaryCrossentropy, logitBinaryCrossentropy, kldivergence,
+  focalLoss, binaryFocalLoss, diceCoeffLoss, labelSmoothing,
+  type Aggregation, type AggOptions, type DimsOptions, type EpsOptions,
+  type HuberOptions, type FocalOptions, type DiceOptions, type LabelSmoothingOptions,
+} from './losses/index.js';
+
 // Primitives and backends
 export type { Primitive, PrimitiveParams } from './ops/primitive.js';
 export { setBackend, getBackend, type BackendName } from './backend/index.js';
