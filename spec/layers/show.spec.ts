@@ -23,7 +23,7 @@ test('counts: digits grouped, bytes by dtype, non-trainable state apart, flags',
   assert.is(groupDigits(1234567), '1_234_567');
   assert.is(groupDigits(999), '999');
   const Norm = layer(class Norm {
-    static [nonTrainable] = ['mean'];
+    static [nonTrainable]: readonly string[] = ['mean'];
     scale = tensor([1, 1, 1, 1]);
     mean = zeros([4]);
     forward(x: Tensor) { return x; }

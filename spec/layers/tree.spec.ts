@@ -8,7 +8,7 @@ import {
 import { checkGradient } from '../_helpers/gradcheck.js';
 
 const WithState = layer(class WithState {
-  static [nonTrainable] = ['running'];
+  static [nonTrainable]: readonly string[] = ['running'];
   scale = tensor([2, 3], { dtype: 'float32' });
   running = zeros([2], { dtype: 'float32' });
   stride = [1, 1];
@@ -38,7 +38,7 @@ test('fmap rebuilds layers of the same class, keeping ties; f64/f32 convert', ()
   assert.is(m.layers[0].weight.dtype, 'float32', 'the original is unchanged');
   const x = tensor([[1, -2, 3]]);
   const y64 = m64(x).data, y32 = m(x.astype('float32')).data;
-  y64.forEach((v, i) => assert.ok(Math.abs(v - y32[i]) < 1e-5));
+  y64.forEach((v: number, i: number) => assert.ok(Math.abs(v - y32[i]) < 1e-5));
   assert.is(f32(m64).layers[0].weight.dtype, 'float32');
   const paths: string[] = [];
   fmap((t, p) => { paths.push(p); return t; }, m);
