@@ -80,10 +80,11 @@ export function numberOption(op: string, name: string, value: unknown, dflt: num
 }
 
 /**
- * x·log(y), defined as 0 where x = 0 (even for y = 0). The logarithm's argument is replaced
- * by 1 there too, so that its derivative (0 · 1/y) is 0 rather than 0 · ∞ = NaN.
+ * x·log(y), taken as 0 where x = y = 0. Only there is y replaced by 1 inside the logarithm
+ * (so its derivatives are 0 rather than 0·∞ = NaN); elsewhere the plain product keeps the
+ * derivative log(y) in x, also at x = 0 (a target probability of exactly 0).
  */
 export function xlogy(x: TensorLike, y: TensorLike): Tensor {
-  const zero = eq(x, 0);
-  return where(zero, 0, mul(x, log(where(zero, 1, y))));
+  const bothZero = mul(eq(x, 0), eq(y, 0));
+  return mul(x, log(where(bothZero, 1, y)));
 }
