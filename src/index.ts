@@ -75,6 +75,18 @@ export {
   type HuberOptions, type FocalOptions, type DiceOptions, type LabelSmoothingOptions,
 } from './losses/index.js';
 
+// Data: mini-batches, one-hot labels, IDX files
+export { DataLoader, type DataLoaderOptions, type Batchable } from './data/dataloader.js';
+export { onehot, onehotbatch, onecold, type OnehotOptions } from './data/onehot.js';
+export { readIDX, readIDXRaw, IDXError, type IDXType, type IDXContents, type ReadIDXOptions } from './data/idx.js';
+
+// Saving: safetensors bytes anywhere, files in Node
+export {
+  encodeSafetensors, decodeSafetensors, SafetensorsError, SAFETENSORS_MAX_HEADER,
+  type SafetensorsContents, type SafetensorsDType,
+} from './io/safetensors.js';
+export { writeSafetensorsFile, readSafetensorsFile, readFileBytes } from './io/node.js';
+
 // Primitives and backends
 export type { Primitive, PrimitiveParams } from './ops/primitive.js';
 export { setBackend, getBackend, type BackendName } from './backend/index.js';
