@@ -1,4 +1,4 @@
-/** Neural-network operations: softmax family (composites), 2-d convolution and pooling (NCHW), one-hot. */
+/** Neural-network operations: softmax family (composites), 2-d convolution, transposed convolution and pooling (NCHW), one-hot. */
 import { bind } from '../backend/index.js';
 import { type DType, allocate, checkDType } from '../tensor/dtype.js';
 import { type TensorLike, fromData, strongDType, toTensor } from '../tensor/convert.js';
@@ -101,6 +101,64 @@ export function conv2d(x: TensorLike, w: TensorLike, options: Conv2dOptions = {}
   }
   const params: Conv2dParams = { stride, padding, dilation, groups };
   const out = bind('conv2d', [xt, wt], params);
+  return single ? out.reshape(out.shape.slice(1)) : out;
+}
+
+/** Options of {@link convTranspose2d}. */
+export interface ConvTranspose2dOptions {
+  /** Stride of the convolution this one transposes (the upsampling factor); default 1. */
+  stride?: Pair;
+  /** Rows and columns cropped from each side of the full output; default 0. */
+  padding?: Pair;
+  /** Spacing between kernel taps; default 1. */
+  dilation?: Pair;
+  /** Split channels into groups convolved separately; default 1. */
+  groups?: number;
+  /** Extra rows and columns added at the bottom and right of the output (each less than the stride), to pick one of the input sizes a strided convolution maps to the same size; default 0. */
+  outputPadding?: Pair;
+}
+
+/**
+ * Transposed 2-d convolution (sometimes called deconvolution) of an NCHW batch `x`
+ * `[N, Cin, H, W]` with filters `w` of shape `[Cin, Cout/groups, KH, KW]` (PyTorch's
+ * `ConvTranspose2d` layout): the adjoint of {@link conv2d} with the same options, i.e. the
+ * gradient of `conv2d(·, w)` with respect to its input. The output is `[N, Cout, OH, OW]` with
+ * `OH = (H − 1)·stride − 2·padding + dilation·(KH − 1) + outputPadding + 1` (likewise OW).
+ * A 3-d `x` is one image.
+ */
+export function convTranspose2d(x: TensorLike, w: TensorLike, options: ConvTranspose2dOptions = {}): Tensor {
+  const op = 'convTranspose2d';
+  const dt = strongDType(x, w);
+  let xt = toTensor(x, op, dt);
+  let wt = toTensor(w, op, dt);
+  if (xt.dtype !== wt.dtype) [xt, wt] = [xt.astype('float64'), wt.astype('float64')];
+  const single = xt.ndim === 3;
+  if (single) xt = xt.reshape([1, ...xt.shape]);
+  if (xt.ndim !== 4 || wt.ndim !== 4) {
+    throw new ShapeError(`${op}: expected input [N,Cin,H,W] and filters [Cin,Cout/groups,KH,KW], got ${shapeStr(xt.shape)} and ${shapeStr(wt.shape)}`);
+  }
+  const groups = options.groups ?? 1;
+  if (!Number.isInteger(groups) || groups < 1) throw new RangeError(`${op}: groups must be a positive integer, got ${groups}`);
+  const [n, c, h, wd] = xt.shape;
+  const [ci, og, kh, kw] = wt.shape;
+  if (c !== ci || ci % groups !== 0) {
+    throw new ShapeError(`${op}: input ${shapeStr(xt.shape)} has ${c} channels but filters ${shapeStr(wt.shape)} with groups=${groups} expect ${ci} (a multiple of groups)`);
+  }
+  const stride = pair(op, 'stride', options.stride, 1, 1);
+  const dilation = pair(op, 'dilation', options.dilation, 1, 1);
+  const padding = pair(op, 'padding', options.padding, 0, 0);
+  const outPad = pair(op, 'outputPadding', options.outputPadding, 0, 0);
+  if (outPad[0] >= stride[0] || outPad[1] >= stride[1]) {
+    throw new RangeError(`${op}: outputPadding ${outPad.join('×')} must be less than the stride ${stride.join('×')}`);
+  }
+  const oh = (h - 1) * stride[0] - 2 * padding[0] + dilation[0] * (kh - 1) + outPad[0] + 1;
+  const ow = (wd - 1) * stride[1] - 2 * padding[1] + dilation[1] * (kw - 1) + outPad[1] + 1;
+  if (oh < 1 || ow < 1) {
+    throw new ShapeError(`${op}: padding ${padding.join('×')} crops away the whole output of input ${h}×${wd} with kernel ${kh}×${kw} (output ${oh}×${ow})`);
+  }
+  // conv2d of an [N, Cout, OH, OW] image with these filters has [N, Cin, H, W] output (outputPadding < stride)
+  const params: Conv2dParams & { xShape: number[] } = { stride, padding, dilation, groups, xShape: [n, og * groups, oh, ow] };
+  const out = bind('conv2dBackwardInput', [xt, wt], params);
   return single ? out.reshape(out.shape.slice(1)) : out;
 }
 
