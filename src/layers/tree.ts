@@ -189,23 +189,30 @@ export function flattenState(tree: unknown): Map<string, unknown> {
  * mismatch is reported by its path; nothing is written unless everything fits.
  */
 export function loadState(model: unknown, tree: unknown): void {
-  const entries = tensorEntries(model);
-  const given = flattenState(tree);
+  assignByPath('loadState', model, flattenState(tree), 'the state');
+}
+
+/**
+ * @internal Write tensors given by dotted path into the model's tensors, checking every name,
+ * shape and dtype first (errors start with `op` and call the source `from`); all or nothing.
+ */
+export function assignByPath(op: string, model: unknown, given: Map<string, unknown>, from: string): void {
   const planned: [Tensor, Tensor][] = [];
-  for (const { path, tensor } of entries) {
+  const left = new Map(given);
+  for (const { path, tensor } of tensorEntries(model)) {
     const key = path.join('.');
-    const v = given.get(key);
+    const v = left.get(key);
     const name = key === '' ? 'the model' : key;
-    if (v === undefined) throw new RangeError(`loadState: the state has no entry for ${name}`);
-    if (!(v instanceof Tensor)) throw new TypeError(`loadState: ${name} must be a tensor in the state, got ${typeof v}`);
+    if (v === undefined) throw new RangeError(`${op}: ${from} has no entry for ${name}`);
+    if (!(v instanceof Tensor)) throw new TypeError(`${op}: ${name} must be a tensor in ${from}, got ${typeof v}`);
     if (v.ndim !== tensor.ndim || v.shape.some((d, i) => d !== tensor.shape[i])) {
-      throw new ShapeError(`loadState: ${name} has shape [${tensor.shape.join(', ')}] in the model, [${v.shape.join(', ')}] in the state`);
+      throw new ShapeError(`${op}: ${name} has shape [${tensor.shape.join(', ')}] in the model, [${v.shape.join(', ')}] in ${from}`);
     }
-    if (v.dtype !== tensor.dtype) throw new TypeError(`loadState: ${name} is ${tensor.dtype} in the model, ${v.dtype} in the state`);
+    if (v.dtype !== tensor.dtype) throw new TypeError(`${op}: ${name} is ${tensor.dtype} in the model, ${v.dtype} in ${from}`);
     planned.push([tensor, v]);
-    given.delete(key);
+    left.delete(key);
   }
-  if (given.size > 0) throw new RangeError(`loadState: the state has ${given.size === 1 ? 'an entry' : 'entries'} the model lacks: ${[...given.keys()].join(', ')}`);
+  if (left.size > 0) throw new RangeError(`${op}: ${from} has ${left.size === 1 ? 'an entry' : 'entries'} the model lacks: ${[...left.keys()].join(', ')}`);
   for (const [t, v] of planned) t.assign(v);
 }
 
