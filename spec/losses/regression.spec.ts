@@ -124,7 +124,7 @@ test('against TF.js tf.losses (mean, sum and no reduction) and tf.metrics (per-s
 
 // ---------------------------------------------------------------- gradients
 
-/** Targets ±1 and ŷ at least 0.1 from ±1, so ŷ·y stays away from the hinge at 1. */
+/** Targets within 0.001 of ±1 and ŷ at least 0.1 from ±1, so ŷ·y stays away from the hinge at 1. */
 const SIGNS: Domain = { min: -1, max: 1, kinks: [0], margin: 0.999 };
 const HINGE_HAT: Domain = { min: -3, max: 3, kinks: [-1, 1], margin: 0.1 };
 

@@ -1,7 +1,6 @@
 /**
  * What every loss shares: argument conversion with a strict shape check, the `agg` option,
  * option validation, and the `xlogy` helper of the probability-form losses.
- * @internal
  */
 import { type TensorLike, strongDType, toTensor } from '../tensor/convert.js';
 import type { DType } from '../tensor/dtype.js';
