@@ -48,7 +48,7 @@ export {
 } from './ad/index.js';
 
 // Models and layers: a layer is a callable object whose fields are its parameters
-export { Layer, layer, isLayer, layerLabel, type LayerClass, type LayerOf } from './layers/layer.js';
+export { Layer, layer, isLayer, layerLabel, type LayerClass, type LayerOf, type Forwarding } from './layers/layer.js';
 export {
   Chain, compose, Dense, Parallel, SkipConnection, Maxout, Bilinear, Embedding, Flatten, Scale, identity,
   type Activation, type DenseOptions, type BilinearOptions, type EmbeddingOptions, type ScaleOptions,
@@ -63,7 +63,8 @@ export {
 export { relu6, leakyRelu, elu, selu, gelu, geluErf, swish, silu, mish, hardSigmoid, hardTanh, softsign, σ } from './layers/activations.js';
 export {
   glorotUniform, glorotNormal, kaimingUniform, kaimingNormal, truncatedNormal, orthogonal, fans,
-  type Initializer, type InitOptions, type RandomSource,
+  type Initializer, type ConfigurableInitializer, type InitOptions, type RandomSource,
+  type GlorotOptions, type KaimingOptions, type TruncatedNormalOptions, type OrthogonalOptions,
 } from './layers/init.js';
 
 // Losses: loss(ŷ, y, { agg, … }), class scores along the last dimension

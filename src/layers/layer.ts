@@ -54,7 +54,8 @@ Object.defineProperties(Layer.prototype, {
   [emptyCopy]: { value(this: Layer) { return callableWith(Object.getPrototypeOf(this)); } },
 });
 
-type Forwarding = { forward(...args: any[]): any };
+/** What {@link layer} accepts: a class whose instances have a `forward` method. */
+export type Forwarding = { forward(...args: any[]): any };
 /** The instances of a class made a layer by {@link layer}: the instance, callable like its `forward`. */
 export type LayerOf<T> = T & (T extends { forward(...args: infer A): infer R } ? (...args: A) => R : never);
 
@@ -143,10 +144,21 @@ interface TrailStep { node: unknown; key?: string }
 type Located = Error & { [trail]?: TrailStep[] };
 let depth = 0;
 
+/** @internal Wraps every layer call when set (Batch arguments in batch.ts, tracing in debug.ts); `run` runs forward. */
+export type LayerCallHook = (self: Layer, args: unknown[], run: (args: unknown[]) => unknown) => unknown;
+let onLayerCall: LayerCallHook | undefined;
+
+/** @internal Install a layer-call hook (it should call the previous one, returned, in turn); `undefined` removes it. */
+export function setLayerCallHook(hook: LayerCallHook | undefined): LayerCallHook | undefined {
+  const previous = onLayerCall;
+  onLayerCall = hook;
+  return previous;
+}
+
 function callLayer(self: Forwarding, args: unknown[]): unknown {
   depth++;
   try {
-    return self.forward(...args);
+    return onLayerCall === undefined ? self.forward(...args) : onLayerCall(self as Layer, args, (a) => self.forward(...a));
   } catch (e) {
     throw located(e, self, undefined);
   } finally {
