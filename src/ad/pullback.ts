@@ -6,12 +6,12 @@
 import { add, mul } from '../ops/elementwise.js';
 import { sum } from '../ops/reduce.js';
 import { reshape, stack } from '../ops/movement.js';
-import { fromData, tensor } from '../tensor/convert.js';
+import { describeValue, fromData, tensor } from '../tensor/convert.js';
 import { ones, zeros } from '../tensor/create.js';
 import { Tensor } from '../tensor/tensor.js';
 import { Tape, TrackedNumber } from './tape.js';
 import { TrackedTensor } from './tracked.js';
-import { gradientOf, isFloatArray, seedsOf, trackArgument, untrack } from './structure.js';
+import { gradientOf, isFloatArray, isLayerLike, seedsOf, trackArgument, untrack } from './structure.js';
 import { Grads, Params, beginParams } from './params.js';
 import './trace.js';
 
@@ -20,7 +20,8 @@ export type Pullback = (dy?: unknown) => unknown[];
 
 /** Run `f` on traced copies of `args`; `keep` false lets the tape go back to the pool after one sweep. */
 function record(f: (...a: any[]) => unknown, args: readonly unknown[], op: string): { tape: Tape; traced: unknown[]; y: unknown } {
-  if (typeof f !== 'function') throw new TypeError(`${op}: expected a function to differentiate, got ${typeof f}`);
+  checkFunction(f, op);
+  checkArguments(args, op);
   const tape = Tape.begin();
   try {
     const traced = args.map((a, i) => trackArgument(a, tape, op, args.length === 1 ? 'the argument' : `argument ${i + 1}`));
@@ -28,6 +29,32 @@ function record(f: (...a: any[]) => unknown, args: readonly unknown[], op: strin
     return { tape, traced, y };
   } finally {
     tape.end();
+  }
+}
+
+function checkFunction(f: unknown, op: string): void {
+  if (typeof f !== 'function') throw new TypeError(`${op}: expected a function to differentiate, got ${describeValue(f)}`);
+}
+
+/**
+ * Refuse, naming the argument, what has nothing to differentiate: no argument at all, or an
+ * argument that is not a number, array, typed array, tensor or object (a model). Without this
+ * the first operation inside `f` would report a confusing error of its own.
+ */
+function checkArguments(args: readonly unknown[], op: string): void {
+  if (args.length === 0) {
+    const implicit = op === 'gradient' || op === 'withGradient' ? `, or ${op}(() => loss(…), params(W, b)) for implicit parameters` : '';
+    throw new TypeError(`${op}: no argument was given to differentiate with respect to; call ${op}(f, x, …) with the values${implicit}`);
+  }
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    const t = typeof a;
+    if (t === 'number' || (t === 'object' && a !== null) || (t === 'function' && isLayerLike(a))) continue;
+    const which = args.length === 1 ? 'the argument' : `argument ${i + 1}`;
+    throw new TypeError(
+      `${op}: ${which} is ${describeValue(a)}, which cannot be differentiated; ` +
+      'pass numbers, arrays, typed arrays, tensors, or objects (models) holding them',
+    );
   }
 }
 
@@ -58,7 +85,7 @@ export const vjp = pullback;
 function scalarSeed(y: unknown, op: string): unknown {
   if (typeof y === 'number' || y instanceof TrackedNumber) return 1;
   if (y instanceof Tensor && y.size === 1) return ones(y.shape, { dtype: y.dtype });
-  const what = y instanceof Tensor ? `a tensor of shape [${y.shape.join(',')}]` : Array.isArray(y) ? 'an array' : typeof y;
+  const what = y instanceof Tensor ? `a tensor of shape [${y.shape.join(',')}]` : Array.isArray(y) ? 'an array' : describeValue(y);
   throw new TypeError(`${op}: the function must return a scalar (a number or a one-element tensor), got ${what}; use pullback or jacobian for other outputs`);
 }
 
@@ -101,7 +128,7 @@ export function gradient(f: (...args: any[]) => unknown, ...args: unknown[]): un
 
 /** gradient(f, x) for one number: the same steps as the general path, without the argument walk (the per-call cost matters here). */
 function scalarDerivative(f: (x: unknown) => unknown, x0: number): unknown {
-  if (typeof f !== 'function') throw new TypeError(`gradient: expected a function to differentiate, got ${typeof f}`);
+  checkFunction(f, 'gradient');
   const tape = Tape.begin();
   let y: unknown;
   const x = new TrackedNumber(x0, tape, tape.leaf(), tape.gen);
@@ -180,6 +207,12 @@ function asTensor(v: unknown, op: string): Tensor {
  * output element.
  */
 export function jacobian(f: (...args: any[]) => unknown, ...args: unknown[]): any[] {
+  return jacobianOf(f, args, 'jacobian');
+}
+
+function jacobianOf(f: (...args: any[]) => unknown, args: readonly unknown[], op: string): any[] {
+  checkFunction(f, op);
+  checkArguments(args, op);
   const [y, back] = pullback(f, ...args);
   const yt = asTensor(y, 'jacobian');
   const scalarOut = typeof y === 'number' || y instanceof TrackedNumber;
@@ -201,7 +234,8 @@ export function jacobian(f: (...args: any[]) => unknown, ...args: unknown[]): an
 
 /** The Hessian of a scalar function of one argument: the Jacobian of its gradient. */
 export function hessian(f: (x: any) => unknown, x: unknown): any {
-  return jacobian((v: unknown) => gradient(f, v)[0], x)[0];
+  checkFunction(f, 'hessian');
+  return jacobianOf((v: unknown) => gradient(f, v)[0], arguments.length < 2 ? [] : [x], 'hessian')[0];
 }
 
 /**
@@ -210,6 +244,11 @@ export function hessian(f: (x: any) => unknown, x: unknown): any {
  * which is linear in the cotangent, so its own gradient is J·t.
  */
 export function jvp(f: (...args: any[]) => unknown, primals: readonly unknown[], tangents: readonly unknown[]): [any, any] {
+  checkFunction(f, 'jvp');
+  if (!Array.isArray(primals) || !Array.isArray(tangents)) {
+    throw new TypeError(`jvp: expected arrays of primals and tangents, jvp(f, [x], [t]); got ${describeValue(primals)} and ${describeValue(tangents)}`);
+  }
+  checkArguments(primals, 'jvp');
   if (tangents.length !== primals.length) throw new TypeError(`jvp: ${primals.length} primals but ${tangents.length} tangents`);
   const [y, back] = pullback(f, ...primals);
   const u0 = typeof y === 'number' ? 0 : asTensor(y, 'jvp').mul(0);

@@ -312,10 +312,17 @@ export function checkMutable(target: object, op: string): void {
   }
 }
 
-const TRACED_HINT =
-  'a traced number reached plain JavaScript arithmetic, which cannot record it for differentiation. ' +
+/**
+ * How to do arithmetic on fluxion's values without the operator transform, or how to switch it
+ * on: the one text every "plain JavaScript arithmetic" error ends with (traced numbers here,
+ * every Tensor in `Tensor[Symbol.toPrimitive]`). @internal
+ */
+export const OPERATOR_TRANSFORM_HINT =
   "Use fluxion's operations (add, mul, exp, …), or switch on the operator transform: " +
   "run with `node --import fluxion/register` or add `fluxion/plugin` to your bundler";
+
+const TRACED_HINT =
+  'a traced number reached plain JavaScript arithmetic, which cannot record it for differentiation. ' + OPERATOR_TRANSFORM_HINT;
 
 /**
  * A number being differentiated. User code sees it where a `number` was passed; the

@@ -68,11 +68,36 @@ export function tensor(data: TensorLike, options: TensorOptions = {}): Tensor {
   return t;
 }
 
-function describe(x: unknown): string {
-  if (x === null) return 'null';
-  if (typeof x === 'object') return `a ${(x as object).constructor?.name ?? 'object'}`;
-  return `${typeof x} ${String(x)}`;
+/**
+ * A value as error messages name it: `undefined`, `null`, `the string 'abc'`, `the number 3`,
+ * `the boolean true`, `a function`, `a Map`, `a plain object`. @internal
+ */
+export function describeValue(x: unknown): string {
+  switch (typeof x) {
+    case 'undefined': return 'undefined';
+    case 'string': return `the string ${quote(x)}`;
+    case 'number': return `the number ${x}`;
+    case 'bigint': return `the BigInt ${x}n`;
+    case 'boolean': return `the boolean ${x}`;
+    case 'symbol': return `the symbol ${x.description === undefined ? '' : quote(x.description)}`.trimEnd();
+    case 'function': return x.name ? `the function ${x.name}` : 'a function';
+    default: {
+      if (x === null) return 'null';
+      const proto = Object.getPrototypeOf(x) as { constructor?: { name?: string } } | null;
+      const name = proto === null || proto === Object.prototype ? undefined : proto.constructor?.name;
+      if (!name) return 'a plain object';
+      return `${/^[AEIOU]/.test(name) ? 'an' : 'a'} ${name}`;
+    }
+  }
 }
+
+/** A string in single quotes, cut short when long. */
+function quote(s: string): string {
+  const t = s.length > 40 ? `${s.slice(0, 37)}…` : s;
+  return `'${t.replace(/\\/g, '\\\\').replace(/'/g, "\\'").replace(/\n/g, '\\n')}'`;
+}
+
+const describe = describeValue;
 
 /** Thrown inside {@link fromNested} when an element is an object: maybe a traced number. */
 const HOLDS_OBJECT = Symbol('holds an object');

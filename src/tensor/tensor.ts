@@ -9,7 +9,7 @@ import * as la from '../ops/linalg.js';
 import * as mv from '../ops/movement.js';
 import * as nn from '../ops/nn.js';
 import { type TensorLike, toTensor } from './convert.js';
-import { checkMutable } from '../ad/tape.js';
+import { OPERATOR_TRANSFORM_HINT, checkMutable } from '../ad/tape.js';
 import { broadcastStrides, forEachRow } from '../backend/cpu/strided.js';
 
 /** Storage of a tensor that lives on a device (a GPU buffer or texture); read back on demand. */
@@ -170,6 +170,21 @@ export class Tensor {
   /** @internal */
   [Symbol.for('nodejs.util.inspect.custom')](): string {
     return formatTensor(this);
+  }
+
+  /**
+   * Text contexts (template strings, `String(x)`) get the display; every numeric conversion
+   * (`x * 2`, `x + b`, `+x`, `x < 0`, `Math.exp(x)`, `x == 1`) throws instead of becoming NaN.
+   * JavaScript passes the hint `'default'` for both `x + 1` and `'a' + x`, so that is refused
+   * too; without the operator transform, write `` `a${x}` `` for text.
+   */
+  [Symbol.toPrimitive](hint: string): string {
+    if (hint === 'string') return formatTensor(this);
+    throw new TypeError(
+      `fluxion: a Tensor (shape [${this.shape.join(',')}]) reached plain JavaScript arithmetic or a comparison, ` +
+      `which would turn it into NaN. ${OPERATOR_TRANSFORM_HINT}. ` +
+      'For the value of a one-element tensor use `x.item()`; for text, a template string or `String(x)`',
+    );
   }
 
   // --- methods: each is the exported function of the same name with this tensor first ---
