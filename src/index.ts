@@ -81,7 +81,8 @@ export { DataLoader, type DataLoaderOptions, type Batchable } from './data/datal
 export { onehot, onehotbatch, onecold, type OnehotOptions } from './data/onehot.js';
 export { readIDX, readIDXRaw, IDXError, type IDXType, type IDXContents, type ReadIDXOptions } from './data/idx.js';
 
-// Saving: safetensors bytes anywhere, files in Node
+// Saving: models as safetensors files keyed by path; the format's bytes anywhere, files in Node
+export { saveModel, loadModel, modelBytes, type SaveOptions, type LoadOptions, type Loaded } from './io/model.js';
 export {
   encodeSafetensors, decodeSafetensors, SafetensorsError, SAFETENSORS_MAX_HEADER,
   type SafetensorsContents, type SafetensorsDType,
