@@ -130,6 +130,7 @@ export interface BatchNormOptions {
  * ```
  */
 export const BatchNorm = layer(class BatchNorm extends Layer<[TensorLike], Tensor> {
+  /** @internal The running statistics are state: saved, never trained. */
   static [nonTrainable]: string[] = ['runningMean', 'runningVar'];
   /** Number of channels. */
   channels: number;
@@ -214,6 +215,7 @@ export interface InstanceNormOptions extends BatchNormOptions {}
  * spatial size), and test mode uses them.
  */
 export const InstanceNorm = layer(class InstanceNorm extends Layer<[TensorLike], Tensor> {
+  /** @internal The running statistics are state: saved, never trained. */
   static [nonTrainable]: string[] = ['runningMean', 'runningVar'];
   /** Number of channels. */
   channels: number;
