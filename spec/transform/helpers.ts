@@ -78,12 +78,23 @@ export function hookArgs(mode: Mode = 'source'): string[] {
   return mode === 'source' ? ['--import', 'tsx', '--import', 'fluxion/register'] : ['--import', 'fluxion/register'];
 }
 
+/**
+ * The environment for child processes: plain text. `FORCE_COLOR` is removed rather than set
+ * to 0: uvu sets it to 1 for its own output, and Node warns (and lets it win over `NO_COLOR`)
+ * whenever both are set.
+ */
+export function plainEnv(env: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', ...env };
+  if (!('FORCE_COLOR' in env)) delete out.FORCE_COLOR;
+  return out;
+}
+
 /** Run `node ...args` in `cwd`. */
 export function node(args: string[], cwd: string, env: Record<string, string> = {}): Run {
   const r = spawnSync(process.execPath, args, {
     cwd,
     encoding: 'utf8',
-    env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', ...env },
+    env: plainEnv(env),
     timeout: 120_000,
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
