@@ -59,6 +59,12 @@ export {
   type TensorEntry, type StateTree,
 } from './layers/tree.js';
 
+// Normalisation and regularisation; train/test mode
+export {
+  BatchNorm, LayerNorm, GroupNorm, InstanceNorm, Dropout, AlphaDropout, trainMode, testMode, autoMode,
+  type BatchNormOptions, type InstanceNormOptions, type NormOptions, type DropoutOptions,
+} from './layers/normalise.js';
+
 // Activations and initialisers
 export { relu6, leakyRelu, elu, selu, gelu, geluErf, swish, silu, mish, hardSigmoid, hardTanh, softsign, σ } from './layers/activations.js';
 export {
