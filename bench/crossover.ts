@@ -9,6 +9,8 @@
  *   node --import tsx bench/crossover.ts chunk      streaming chunk size of the wasm maps
  *   node --import tsx bench/crossover.ts conv       forward convolution: im2col vs direct kernel
  *   node --import tsx bench/crossover.ts threads    exp on one thread vs auto dispatch on the pool
+ *   node --import tsx bench/crossover.ts dense      dense-layer products (x·Wᵀ, dy·W, dyᵀ·x) and staging cost
+ *   node --import tsx bench/crossover.ts pool       max/avg pooling kernels: wasm vs JavaScript
  *
  * Each line times the variants alternately (same inputs, public API, so dispatch and
  * allocation are included) and prints medians in µs per call, then the smallest size from
@@ -16,14 +18,17 @@
  *
  * @module
  */
-import { add, conv2d, exp, matmul, randn, relu, seed, sum, type Tensor } from '../src/index.js';
+import { add, conv2d, exp, matmul, randn, relu, seed, sum, transpose, type Tensor } from '../src/index.js';
+import * as cpuNn from '../src/backend/cpu/nn.js';
+import { poolVariants, setPoolVariant, type PoolVariant } from '../src/backend/cpu/pool.js';
+import type { Pool2dParams } from '../src/ops/primitive.js';
 import { convVariants, setConvVariant } from '../src/backend/cpu/conv-direct.js';
-import { gemmThreadPool, gemmVariants, setGemmVariant, type GemmVariant } from '../src/backend/cpu/gemm.js';
+import { gemmThreadPool, gemmTuning, gemmVariants, setGemmVariant, type GemmVariant } from '../src/backend/cpu/gemm.js';
 import { setElementwiseVariant, setReduceVariant, vectorTuning, vectorVariants, type VectorVariant } from '../src/backend/cpu/vector.js';
 import { runtime } from '../src/backend/cpu/runtime.js';
 import { timeInterleaved } from './harness.js';
 
-type Group = 'vector' | 'reduce' | 'gemm' | 'chunk' | 'conv' | 'threads';
+type Group = 'vector' | 'reduce' | 'gemm' | 'chunk' | 'conv' | 'threads' | 'dense' | 'pool';
 
 function report(title: string, variants: string[], rows: { label: string; size: number; us: number[] }[]): void {
   console.log(`\n${title}`);
@@ -134,6 +139,86 @@ function threadsGroup(): void {
   report('exp(x) float32: one thread vs the pool (auto dispatch)', ['wasm', 'pool'], rows);
 }
 
+/**
+ * Dense-layer products in the three layouts of an MLP's forward and backward pass (W [out, in]
+ * contiguous, as PyTorch stores it): x·Wᵀ (B a transposed view), dy·W (B contiguous) and
+ * dyᵀ·x (A a transposed view); then the bare cost of staging W into wasm memory.
+ */
+function denseGroup(): void {
+  const variants = gemmVariants().filter((v) => v !== 'threaded');
+  const cases: [string, number[], number[], (a: Tensor, b: Tensor) => Tensor][] = [];
+  for (const [o, i] of [[128, 784], [64, 128], [10, 64]] as const) {
+    for (const m of [1, 4, 8]) cases.push([`[${m},${i}]·[${o},${i}]ᵀ`, [m, i], [o, i], (x, w) => matmul(x, transpose(w))]);
+    cases.push([`[1,${i}]·[${i},${o}]`, [1, i], [i, o], (x, w) => matmul(x, w)]);
+  }
+  cases.push(['[128,784]·[128,784]ᵀ', [128, 784], [128, 784], (x, w) => matmul(x, transpose(w))]);
+  cases.push(['[128,128]·[128,784]', [128, 128], [128, 784], (dy, w) => matmul(dy, w)]);
+  cases.push(['[128,128]ᵀ·[128,784]', [128, 128], [128, 784], (dy, x) => matmul(transpose(dy), x)]);
+  const rows = [];
+  for (const [label, as, bs, f] of cases) {
+    seed(as[0]! + bs[0]!);
+    const a = randn(as, { dtype: 'float32' }), b = randn(bs, { dtype: 'float32' });
+    const runs = variants.map((v) => () => { setGemmVariant(v as GemmVariant); return f(a, b).data; });
+    const macs = as[0]! * as[1]! * bs[0]!;
+    const us = timeInterleaved(runs, { batch: Math.max(1, Math.floor(2 ** 18 / macs)), budgetMs: 300 }).map((ms) => ms * 1e3);
+    rows.push({ label, size: macs, us });
+  }
+  setGemmVariant('auto');
+  report('dense-layer matmuls (float32), µs', variants, rows);
+  // batch-1 inference through 784-128-64-10 (x·Wᵀ + b, relu between), layout as PyTorch's
+  seed(3);
+  const layers = [[128, 784], [64, 128], [10, 64]].map(([o, i]) => ({ w: randn([o!, i!], { dtype: 'float32' }), b: randn([o!], { dtype: 'float32' }) }));
+  const x1 = randn([1, 784], { dtype: 'float32' });
+  const mlp = (): Tensor => layers.reduce((h, l, q) => { const y = add(matmul(h, transpose(l.w)), l.b); return q < 2 ? relu(y) : y; }, x1);
+  const mlpRuns = [
+    ...variants.map((v) => () => { setGemmVariant(v as GemmVariant); return mlp().data; }),
+    () => { setGemmVariant('auto'); gemmTuning.fewRowsMax = 0; const r = mlp().data; gemmTuning.fewRowsMax = 8; return r; },
+  ];
+  const mlpUs = timeInterleaved(mlpRuns, { batch: 20, budgetMs: 600 }).map((ms) => ms * 1e3);
+  setGemmVariant('auto');
+  console.log(`  MLP 784-128-64-10 batch 1 forward: ${[...variants, 'auto without few-rows kernels'].map((v, i) => `${v} ${mlpUs[i]!.toFixed(1)} µs`).join(', ')}`);
+  // the floor of any wasm path on JS-owned arrays: copying the operand into wasm memory
+  const mem = new WebAssembly.Memory({ initial: 64 });
+  const view = new Float32Array(mem.buffer);
+  for (const n of [784 * 128, 128 * 64, 64 * 10]) {
+    const src = randn([n], { dtype: 'float32' }).data as Float32Array;
+    const [us] = timeInterleaved([() => view.set(src, 16)], { batch: Math.max(1, Math.floor(2 ** 16 / n)), budgetMs: 200 }).map((ms) => ms * 1e3);
+    console.log(`  staging ${n} float32 (${(n * 4 / 1024).toFixed(0)} KB) into wasm memory: ${us!.toFixed(2)} µs`);
+  }
+}
+
+/** Pooling kernels on conv-net shapes, each variant of the backend kernel (forward, argmax, backward). */
+function poolGroup(): void {
+  const variants = poolVariants();
+  const p2: Pool2dParams = { kernel: [2, 2], stride: [2, 2], padding: [0, 0], dilation: [1, 1] };
+  const p3: Pool2dParams = { kernel: [3, 3], stride: [2, 2], padding: [1, 1], dilation: [1, 1] };
+  const cases: [string, number[], Pool2dParams][] = [
+    ['[64,32,26,26] 2×2/2', [64, 32, 26, 26], p2], ['[8,16,32,32] 2×2/2', [8, 16, 32, 32], p2],
+    ['[8,64,32,32] 3×3/2 pad 1', [8, 64, 32, 32], p3], ['[1,8,8,8] 2×2/2', [1, 8, 8, 8], p2],
+  ];
+  for (const dtype of ['float32', 'float64'] as const) {
+    const rows = [];
+    for (const [label, xs, p] of cases) {
+      seed(xs[0]! * xs[1]!);
+      const x = randn(xs, { dtype });
+      const y = cpuNn.maxPool2d(x, p);
+      const dy = randn(y.shape, { dtype });
+      const ops: [string, () => unknown][] = [
+        ['max', () => cpuNn.maxPool2d(x, p).data], ['max bwd', () => cpuNn.maxPool2dBackward(x, dy, p).data],
+        ['gather', () => cpuNn.maxPool2dGather(x, x, p).data], ['avg', () => cpuNn.avgPool2d(x, p).data],
+        ['avg bwd', () => cpuNn.avgPool2dBackward(dy, { ...p, xShape: xs }).data],
+      ];
+      for (const [name, op] of ops) {
+        const runs = variants.map((v) => () => { setPoolVariant(v as PoolVariant); return op(); });
+        const us = timeInterleaved(runs, { batch: Math.max(1, Math.floor(2 ** 16 / x.size)), budgetMs: 300 }).map((ms) => ms * 1e3);
+        rows.push({ label: `${name} ${label}`, size: x.size, us });
+      }
+    }
+    setPoolVariant('auto');
+    report(`pooling (${dtype}), µs`, variants, rows);
+  }
+}
+
 runtime()?.pool()?.waitReady();
 if (want('vector')) {
   const setMap = (v: VectorVariant) => setElementwiseVariant(v);
@@ -152,3 +237,5 @@ if (want('gemm')) gemmGroup();
 if (want('chunk')) chunkGroup();
 if (want('conv')) convGroup();
 if (want('threads')) threadsGroup();
+if (want('dense')) denseGroup();
+if (want('pool')) poolGroup();

@@ -1,5 +1,6 @@
 import type { FloatArray } from '../../tensor/dtype.js';
 import { ARENA_LIMIT_BYTES, WasmGemmEngine } from './wasm/gemm-kernel.js';
+import { gemmFewRows } from './gemv.js';
 import { runtime } from './runtime.js';
 import type { ThreadPool } from './threads.js';
 
@@ -23,9 +24,24 @@ export type GemmVariant = 'js' | 'wasm' | 'threaded';
  * even there (107 vs 110 µs).
  */
 const WASM_MIN_MACS = 12 * 12 * 12;
+/*
+ * With m ≤ fewRowsMax and a unit-stride B the few-rows kernels (./gemv.ts) take over:
+ * through matmul(x, transpose(W)) (µs per call, JS vs wasm, same run):
+ * 1×8×8 2.9 vs 4.6, 1×16×16 4.3 vs 4.2, 1×16×32 5.3 vs 4.5, 1×32×32 7.1 vs 4.5,
+ * 1×64×64 19 vs 8.2; 1×784→128: 391 vs 72 (from 161 on the packed driver). The op's own
+ * ~4 µs (view, allocation, tensor) dominates below ~1k multiply-adds.
+ */
+const FEW_ROWS_MIN_MACS = 256;
 const THREADED_MIN_MACS = 200 * 200 * 200;
 
 let forced: GemmVariant | 'auto' = 'auto';
+
+/**
+ * Dispatch knobs. `fewRowsMax`: the most rows of A for which the single-thread wasm variant
+ * runs the few-rows kernels (./gemv.ts) instead of the packed driver; 0 turns them off.
+ * @internal For tests (to reach the packed driver on small m) and benchmarks.
+ */
+export const gemmTuning = { fewRowsMax: 8 };
 
 /** The wasm engine (on the runtime's memory, shared when threads are possible); null if wasm SIMD is missing. */
 function getEngine(): WasmGemmEngine | null {
@@ -87,9 +103,10 @@ export function gemmThreadPool(): ThreadPool | null {
 const gateKey = (macs: number): string => `gemm:${Math.round(Math.log2(macs))}`;
 
 /** The variant auto-dispatch picks for a problem of this size. */
-function choose(m: number, n: number, k: number): GemmVariant {
+function choose(m: number, n: number, k: number, unitB: boolean): GemmVariant {
   const macs = m * n * k;
-  if (macs < WASM_MIN_MACS || !getEngine()) return 'js';
+  const fewRows = unitB && m <= gemmTuning.fewRowsMax;
+  if (macs < (fewRows ? FEW_ROWS_MIN_MACS : WASM_MIN_MACS) || !getEngine()) return 'js';
   // Worth threading only if there is more than one register tile to split.
   // ... and only while the pool pays on this machine right now (see ThreadPool.worthIt)
   if (macs >= THREADED_MIN_MACS && Math.max(m, n) >= 16 && getPool()?.worthIt(gateKey(macs))) return 'threaded';
@@ -122,13 +139,14 @@ export function gemm(
   if ((a instanceof Float32Array) !== (c instanceof Float32Array) || (b instanceof Float32Array) !== (c instanceof Float32Array)) {
     throw new TypeError('gemm: a, b and c must all be Float32Array or all Float64Array');
   }
-  let v = forced === 'auto' ? choose(m, n, k) : forced;
+  let v = forced === 'auto' ? choose(m, n, k, bRs === 1 || bCs === 1) : forced;
   const eng = v === 'js' ? null : v === 'wasm' ? getSingleEngine() : getEngine();
   if (!eng) v = 'js';
   if (v === 'js' || !eng) {
     gemmJs(m, n, k, a, aOff, aRs, aCs, b, bOff, bRs, bCs, c, cOff, cRs, accumulate);
     return;
   }
+  if (v === 'wasm' && m <= gemmTuning.fewRowsMax && gemmFewRows(eng, m, n, k, a, aOff, aRs, aCs, b, bOff, bRs, bCs, c, cOff, cRs, accumulate)) return;
   const p = v === 'threaded' ? getPool() : null;
   p?.wake();
   const parts = p ? 1 + p.readyCount() : 1;

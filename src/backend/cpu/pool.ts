@@ -17,6 +17,25 @@
 import { allocate, dtypeOf, type FloatArray } from '../../tensor/dtype.js';
 import { windowOutputSize, type Pair, type Shape4 } from './conv.js';
 
+/** Implementations of the pooling kernels: `'js'` loops (always available), `'wasm'` SIMD. */
+export type PoolVariant = 'js' | 'wasm';
+
+let forcedPool: PoolVariant | 'auto' = 'auto';
+
+/** Variants that can run here. */
+export function poolVariants(): PoolVariant[] {
+  return ['js'];
+}
+
+/**
+ * Force one pooling implementation (parity tests, benchmarks), or `'auto'` to dispatch by size.
+ * @throws RangeError if the variant is not available here.
+ */
+export function setPoolVariant(v: PoolVariant | 'auto'): void {
+  if (v !== 'auto' && !poolVariants().includes(v)) throw new RangeError(`pool variant '${v}' is not available here`);
+  forcedPool = v;
+}
+
 /** Hyper-parameters of 2-D pooling. */
 export interface Pool2dParams {
   /** Window size `[kh, kw]`, each ≥ 1. */

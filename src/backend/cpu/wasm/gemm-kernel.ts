@@ -17,6 +17,7 @@
  * @module
  */
 import { FunctionBuilder, ModuleBuilder, ValType } from './assembler.js';
+import { buildGemvModule } from './gemv-kernel.js';
 
 const { i32, v128 } = ValType;
 
@@ -51,6 +52,14 @@ export type GemmExport = (
   c: number, ldc: number, beta: number,
   aPack: number, bPack: number, tile: number, kcBlock: number, mcBlock: number, ncBlock: number,
 ) => void;
+
+/** Exports of the few-rows module (see ./gemv-kernel.ts; addresses and strides in bytes). */
+export interface GemvExports {
+  dot_f32(m: number, n: number, kb: number, a: number, aRs: number, b: number, bCs: number, c: number, ldc: number, beta: number): void;
+  dot_f64(m: number, n: number, kb: number, a: number, aRs: number, b: number, bCs: number, c: number, ldc: number, beta: number): void;
+  axpy_f32(m: number, nv: number, k: number, a: number, aRs: number, aCs: number, b: number, bRs: number, c: number, ldc: number, beta: number): void;
+  axpy_f64(m: number, nv: number, k: number, a: number, aRs: number, aCs: number, b: number, bRs: number, c: number, ldc: number, beta: number): void;
+}
 
 /** Bytes of scratch the driver needs at `work` for the given block sizes. */
 export function gemmWorkBytes(cfg: GemmKernelConfig, kcBlock: number, mcBlock: number, ncBlock: number): number {
@@ -92,10 +101,10 @@ function flavor(dtype: 'float32' | 'float64'): Flavor {
 }
 
 /** Pushes one i32 value. */
-type Push = () => unknown;
+export type Push = () => unknown;
 
-/** `for (i = from; i < limit; i += step) body()` over an i32 local, signed compare. */
-function forLoop(f: FunctionBuilder, i: number, from: Push, limit: Push, step: number, body: () => void): void {
+/** `for (i = from; i < limit; i += step) body()` over an i32 local, signed compare (shared by the kernel generators). */
+export function forLoop(f: FunctionBuilder, i: number, from: Push, limit: Push, step: number, body: () => void): void {
   from();
   f.set(i).block().loop();
   f.get(i);
@@ -454,6 +463,8 @@ export class WasmGemmEngine {
     readonly modules: readonly [WebAssembly.Module, WebAssembly.Module],
     /** The two drivers on the calling thread (float32, float64). */
     readonly fns: readonly [GemmExport, GemmExport],
+    /** The few-rows kernels of ./gemv-kernel.ts on the same memory (null if that module failed to build). */
+    readonly gemv: GemvExports | null,
   ) {}
 
   /** Compile both modules; null if the engine lacks SIMD (or shared memory when `shared`). */
@@ -466,7 +477,14 @@ export class WasmGemmEngine {
       const fns = mods.map(
         (mod) => new WebAssembly.Instance(mod, { env: { memory } }).exports['gemm'] as unknown as GemmExport,
       ) as [GemmExport, GemmExport];
-      return new WasmGemmEngine(memory, shared, mods, fns);
+      let gemv: GemvExports | null = null;
+      try {
+        const mod = new WebAssembly.Module(buildGemvModule({ shared, maxPages: MAX_PAGES }));
+        gemv = new WebAssembly.Instance(mod, { env: { memory } }).exports as unknown as GemvExports;
+      } catch {
+        // the general driver covers every shape
+      }
+      return new WasmGemmEngine(memory, shared, mods, fns, gemv);
     } catch {
       return null;
     }

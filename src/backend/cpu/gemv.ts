@@ -1,0 +1,119 @@
+/**
+ * The few-rows gemm path (m ≤ `gemmTuning.fewRowsMax` in ./gemm.ts): matrix–vector products and small
+ * batches, e.g. batch-1 inference through dense layers. It stages the operands into wasm
+ * memory as they are (B is never packed) and runs the kernels of ./wasm/gemv-kernel.ts:
+ * dot products when B's columns are contiguous (x·Wᵀ with W [out, in]), row axpys when
+ * B's rows are.
+ *
+ * Staging is the floor of this path: V8 copies a Float32Array into wasm memory at
+ * ~25 GB/s here (392 KB, the 784×128 weight, in ~16 µs, against ~8 µs of arithmetic).
+ *
+ * @module
+ */
+import type { FloatArray } from '../../tensor/dtype.js';
+import { CONTROL_BYTES, type WasmGemmEngine } from './wasm/gemm-kernel.js';
+
+
+const align16 = (x: number): number => (x + 15) & ~15;
+
+/**
+ * Copy element (i, j) of a rows×cols strided view to `dst[at + i·ld + j]`, zeroing
+ * `dst[at + i·ld + cols .. at + i·ld + ld)` (the padding the kernels read).
+ */
+function stageRows(
+  dst: FloatArray, at: number, ld: number,
+  src: FloatArray, off: number, rs: number, cs: number, rows: number, cols: number,
+): void {
+  for (let i = 0; i < rows; i++) {
+    const s = off + i * rs, d = at + i * ld;
+    if (cs === 1) dst.set(src.subarray(s, s + cols), d);
+    else for (let j = 0; j < cols; j++) dst[d + j] = src[s + j * cs]!;
+    if (ld > cols) dst.fill(0, d + cols, d + ld);
+  }
+}
+
+/**
+ * Copy the index span of a strided view whole (one memcpy) when it is dense enough;
+ * returns the element index in `dst` of the view's element (0, 0), or −1 if the view is too
+ * sparse for that.
+ */
+function stageSpan(dst: FloatArray, at: number, src: FloatArray, off: number, rs: number, cs: number, rows: number, cols: number): number {
+  const lo = off + Math.min(0, (rows - 1) * rs) + Math.min(0, (cols - 1) * cs);
+  const hi = off + Math.max(0, (rows - 1) * rs) + Math.max(0, (cols - 1) * cs);
+  if (hi - lo + 1 > 2 * rows * cols + 64) return -1;
+  dst.set(src.subarray(lo, hi + 1), at);
+  return at + off - lo;
+}
+
+/**
+ * C[m×n] (+)= A·B on the few-rows kernels, if B has a unit stride (row or column) and the
+ * staging fits the arena; returns false (doing nothing) otherwise. Arguments as in `gemm`.
+ */
+export function gemmFewRows(
+  eng: WasmGemmEngine,
+  m: number, n: number, k: number,
+  a: FloatArray, aOff: number, aRs: number, aCs: number,
+  b: FloatArray, bOff: number, bRs: number, bCs: number,
+  c: FloatArray, cOff: number, cRs: number,
+  accumulate: boolean,
+): boolean {
+  const x = eng.gemv;
+  if (!x) return false;
+  const f32 = c instanceof Float32Array;
+  const e = f32 ? 4 : 8, lanes = 16 / e;
+  const dotForm = bRs === 1 && bCs !== 1;
+  if (!dotForm && bCs !== 1) return false;
+  if (4 * (m * k + k * n + m * n) * e > 1 << 30) return false;
+  let view: FloatArray;
+  const base = CONTROL_BYTES / e;
+  if (dotForm) {
+    // rows of A and columns of B padded with zeros to whole vectors along k
+    const kp = Math.ceil(k / lanes) * lanes;
+    const aAt = base, bAt0 = align16((base + m * kp) * e) / e;
+    // worst case: B gathered column by column with stride kp
+    const bytesB = (kp === k ? 2 * k * n + 64 : n * kp) * e;
+    const cAt = align16((bAt0 * e + bytesB + 16)) / e;
+    const views = eng.reserve((cAt + m * n) * e + 64);
+    view = f32 ? views.f32 : views.f64;
+    stageRows(view, aAt, kp, a, aOff, aRs, aCs, m, k);
+    let bAt = -1, bLd = kp;
+    if (kp === k) {
+      bAt = stageSpan(view, bAt0, b, bOff, 1, bCs, k, n);
+      bLd = bCs;
+    }
+    if (bAt < 0) {
+      bAt = bAt0;
+      bLd = kp;
+      stageRows(view, bAt0, kp, b, bOff, bCs, 1, n, k); // column j of B as row j, padded
+    }
+    if (accumulate) stageRows(view, cAt, n, c, cOff, cRs, 1, m, n);
+    (f32 ? x.dot_f32 : x.dot_f64)(m, n, kp * e, aAt * e, kp * e, bAt * e, bLd * e, cAt * e, n * e, accumulate ? 1 : 0);
+    for (let i = 0; i < m; i++) c.set(view.subarray(cAt + i * n, cAt + i * n + n), cOff + i * cRs);
+    return true;
+  }
+  // axpy form: whole vectors of columns; lanes past n compute values nobody reads (B may
+  // hold garbage there, so C's staging row is padded and only n columns come back)
+  const np = Math.ceil(n / lanes) * lanes;
+  const aAt0 = base;
+  const bAt0 = align16((base + 2 * m * k + 64) * e) / e;
+  const cAt = align16((bAt0 + 2 * k * n + 64 + lanes) * e) / e;
+  const views = eng.reserve((cAt + m * np) * e + 64);
+  view = f32 ? views.f32 : views.f64;
+  let aAt = stageSpan(view, aAt0, a, aOff, aRs, aCs, m, k), aR = aRs, aC = aCs;
+  if (aAt < 0) {
+    aAt = aAt0;
+    aR = k;
+    aC = 1;
+    stageRows(view, aAt0, k, a, aOff, aRs, aCs, m, k);
+  }
+  let bAt = stageSpan(view, bAt0, b, bOff, bRs, 1, k, n), bR = bRs;
+  if (bAt < 0) {
+    bAt = bAt0;
+    bR = n;
+    stageRows(view, bAt0, n, b, bOff, bRs, 1, k, n);
+  }
+  if (accumulate) stageRows(view, cAt, np, c, cOff, cRs, 1, m, n);
+  (f32 ? x.axpy_f32 : x.axpy_f64)(m, np / lanes, k, aAt * e, aR * e, aC * e, bAt * e, bR * e, cAt * e, np * e, accumulate ? 1 : 0);
+  for (let i = 0; i < m; i++) c.set(view.subarray(cAt + i * np, cAt + i * np + n), cOff + i * cRs);
+  return true;
+}
