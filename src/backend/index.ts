@@ -57,7 +57,19 @@ export function getBackend(): BackendName {
   return selected;
 }
 
+/** @internal While set, picks kernels for calls on shape-only tensors (shape inference, src/layers/debug.ts). */
+let shapeOnly: ((prim: Primitive, inputs: Tensor[]) => Kernel<Primitive> | undefined) | undefined;
+
+/** @internal Install (or remove, with `undefined`) the shape-only dispatch; returns the previous one, for nesting. */
+export function setShapeOnlyDispatch(f: typeof shapeOnly): typeof shapeOnly {
+  const previous = shapeOnly;
+  shapeOnly = f;
+  return previous;
+}
+
 function kernelFor<P extends Primitive>(prim: P, inputs: Tensor[]): Kernel<P> {
+  const shaped = shapeOnly?.(prim, inputs);
+  if (shaped !== undefined) return shaped as Kernel<P>;
   const device = selected === 'cpu' ? undefined : deviceBackend();
   if (device !== undefined && device.available()) {
     const k = device.kernels[prim] as Kernel<P> | undefined;
