@@ -58,6 +58,8 @@ export function isRule(x: unknown): x is Rule {
 
 /** `Adam(eta=0.001, beta=[0.9, 0.999], epsilon=1e-8)`. */
 export function showRule(r: Rule): string {
+  const parts = (r as { rules?: unknown }).rules;
+  if (Array.isArray(parts)) return `${r.name}(${parts.map((p: Rule) => showRule(p)).join(', ')})`;
   const show = (v: HyperValue): string => (Array.isArray(v) ? `[${v.join(', ')}]` : String(v));
   return `${r.name}(${Object.entries(r.hyper).map(([k, v]) => `${k}=${show(v)}`).join(', ')})`;
 }
