@@ -24,7 +24,7 @@ import { type Activation, asInput, identity } from './basic.js';
 import { type Initializer, glorotUniform } from './init.js';
 
 /** One value for both spatial dimensions, or `[height, width]`. */
-export type Pair = number | readonly [number, number];
+export type SpatialPair = number | readonly [number, number];
 
 /**
  * Zero padding of a convolution: one number for every side, `[ph, pw]` (top and bottom,
@@ -37,11 +37,11 @@ export type ConvPadding = number | readonly [number, number] | readonly [number,
 /** Options of {@link Conv}. */
 export interface ConvOptions {
   /** Step between windows; default 1. */
-  stride?: Pair;
+  stride?: SpatialPair;
   /** Zero padding; default 0. See {@link ConvPadding}. */
   padding?: ConvPadding;
   /** Spacing between kernel taps; default 1. */
-  dilation?: Pair;
+  dilation?: SpatialPair;
   /** Split the channels into groups convolved separately (`in` and `out` multiples of it); default 1. */
   groups?: number;
   /** `false` for no bias, or a bias tensor of shape `[out]`; default zeros. */
@@ -55,9 +55,9 @@ export interface ConvOptions {
 /** Options of {@link ConvTranspose}. */
 export interface ConvTransposeOptions extends Omit<ConvOptions, 'padding'> {
   /** Rows and columns cropped from each side of the full output; default 0. */
-  padding?: Pair;
+  padding?: SpatialPair;
   /** Rows and columns added at the bottom and right (each less than the stride); default 0. */
-  outputPadding?: Pair;
+  outputPadding?: SpatialPair;
 }
 
 const shapeText = (s: readonly number[]): string => `[${s.join(', ')}]`;
@@ -175,7 +175,7 @@ export const Conv = layer(class Conv extends Layer<[TensorLike], Tensor> {
   /** Number of channel groups. */
   groups: number;
 
-  constructor(kernel: Pair, inp: number, out: number, σ: Activation = identity, opts: ConvOptions = {}) {
+  constructor(kernel: SpatialPair, inp: number, out: number, σ: Activation = identity, opts: ConvOptions = {}) {
     super();
     const k = pairOf('Conv', 'the kernel size', kernel, 1, 1);
     positive('Conv', 'the in size', inp);
@@ -228,7 +228,7 @@ export type DepthwiseConvOptions = Omit<ConvOptions, 'groups'>;
  * convolved with its own `out / in` filters (`out` a multiple of `in`). Returns a Conv, as
  * Flux's does (it prints as `Conv((3, 3), 3 => 6, groups=3)`).
  */
-export function DepthwiseConv(kernel: Pair, inp: number, out: number, σ: Activation = identity, opts: DepthwiseConvOptions = {}): Conv {
+export function DepthwiseConv(kernel: SpatialPair, inp: number, out: number, σ: Activation = identity, opts: DepthwiseConvOptions = {}): Conv {
   positive('DepthwiseConv', 'the in size', inp);
   positive('DepthwiseConv', 'the out size', out);
   if (out % inp !== 0) throw new TypeError(`DepthwiseConv: out (${out}) must be a multiple of in (${inp})`);
@@ -266,7 +266,7 @@ export const ConvTranspose = layer(class ConvTranspose extends Layer<[TensorLike
   /** `[oph, opw]`, added at the bottom and right. */
   outputPadding: [number, number];
 
-  constructor(kernel: Pair, inp: number, out: number, σ: Activation = identity, opts: ConvTransposeOptions = {}) {
+  constructor(kernel: SpatialPair, inp: number, out: number, σ: Activation = identity, opts: ConvTransposeOptions = {}) {
     super();
     const k = pairOf('ConvTranspose', 'the kernel size', kernel, 1, 1);
     positive('ConvTranspose', 'the in size', inp);
@@ -321,9 +321,9 @@ export type ConvTranspose = InstanceType<typeof ConvTranspose>;
 /** Options of {@link MaxPool} and {@link MeanPool}. */
 export interface PoolOptions {
   /** Step between windows; default the window size. */
-  stride?: Pair;
+  stride?: SpatialPair;
   /** Padding on each side, at most half the window (−∞ for MaxPool; zeros that count in the mean for MeanPool); default 0. */
-  padding?: Pair;
+  padding?: SpatialPair;
 }
 
 function poolForward(self: { window: [number, number]; stride: [number, number]; padding: [number, number] }, input: TensorLike, which: 'max' | 'mean'): Tensor {
@@ -336,7 +336,7 @@ function poolForward(self: { window: [number, number]; stride: [number, number];
   return unbatch(which === 'max' ? maxPool2d(x4, k, opts) : avgPool2d(x4, k, opts), single);
 }
 
-function poolConfig(op: string, self: { window: [number, number]; stride: [number, number]; padding: [number, number] }, kernel: Pair, opts: PoolOptions): void {
+function poolConfig(op: string, self: { window: [number, number]; stride: [number, number]; padding: [number, number] }, kernel: SpatialPair, opts: PoolOptions): void {
   self.window = pairOf(op, 'the window size', kernel, 1, 1);
   self.stride = pairOf(op, 'stride', opts.stride ?? self.window, 1, 1);
   self.padding = pairOf(op, 'padding', opts.padding, 0, 0);
@@ -364,7 +364,7 @@ export const MaxPool = layer(class MaxPool extends Layer<[TensorLike], Tensor> {
   /** `[ph, pw]`. */
   padding!: [number, number];
 
-  constructor(window: Pair, opts: PoolOptions = {}) {
+  constructor(window: SpatialPair, opts: PoolOptions = {}) {
     super();
     poolConfig('MaxPool', this, window, opts);
   }
@@ -394,7 +394,7 @@ export const MeanPool = layer(class MeanPool extends Layer<[TensorLike], Tensor>
   /** `[ph, pw]`. */
   padding!: [number, number];
 
-  constructor(window: Pair, opts: PoolOptions = {}) {
+  constructor(window: SpatialPair, opts: PoolOptions = {}) {
     super();
     poolConfig('MeanPool', this, window, opts);
   }
@@ -465,7 +465,7 @@ function separable(x: Tensor, ah: Tensor, aw: Tensor): Tensor {
   return matmul(ah, matmul(x, transpose(aw)));
 }
 
-function outputPair(op: string, size: Pair): [number, number] {
+function outputPair(op: string, size: SpatialPair): [number, number] {
   return pairOf(op, 'the output size', size, 1, 1);
 }
 
@@ -479,7 +479,7 @@ export const AdaptiveMeanPool = layer(class AdaptiveMeanPool extends Layer<[Tens
   /** `[oh, ow]`. */
   outputSize: [number, number];
 
-  constructor(outputSize: Pair) {
+  constructor(outputSize: SpatialPair) {
     super();
     this.outputSize = outputPair('AdaptiveMeanPool', outputSize);
   }
@@ -511,7 +511,7 @@ export const AdaptiveMaxPool = layer(class AdaptiveMaxPool extends Layer<[Tensor
   /** `[oh, ow]`. */
   outputSize: [number, number];
 
-  constructor(outputSize: Pair) {
+  constructor(outputSize: SpatialPair) {
     super();
     this.outputSize = outputPair('AdaptiveMaxPool', outputSize);
   }
@@ -546,7 +546,7 @@ export interface UpsampleOptions {
   /** Factor per spatial dimension: positive integers for `'nearest'`, positive numbers for `'bilinear'` (output `floor(H·scale)`). */
   scale?: number | readonly [number, number];
   /** The output size `[OH, OW]` instead of a scale (multiples of the input's for `'nearest'`). */
-  size?: Pair;
+  size?: SpatialPair;
 }
 
 /**
