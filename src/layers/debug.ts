@@ -167,7 +167,7 @@ function shapesOf(y: unknown): OutputShape {
 // ---------------------------------------------------------------- recording layer calls
 
 /** One call of a layer (or of a plain function inside a Chain) while a model ran. */
-export interface LayerCall {
+interface LayerCall {
   /** The layer or function called. */
   readonly node: unknown;
   /** Where the node sits in its caller: `[0]`, `.encoder`, `.first`; empty if it is not a field of the caller. */
