@@ -37,7 +37,10 @@ export {
 } from './ops/movement.js';
 
 // Neural-network operations
-export { softmax, logSoftmax, conv2d, maxPool2d, avgPool2d, oneHot, type Conv2dOptions, type Pool2dOptions } from './ops/nn.js';
+export {
+  softmax, logSoftmax, conv2d, convTranspose2d, maxPool2d, avgPool2d, oneHot,
+  type Conv2dOptions, type ConvTranspose2dOptions, type Pool2dOptions,
+} from './ops/nn.js';
 
 // Automatic differentiation: everything is built on pullback
 export {
@@ -58,6 +61,13 @@ export {
   trainables, fmap, f32, f64, destructure, state, loadState, flattenState, freeze, thaw, isFrozen, tensorEntries,
   type TensorEntry, type StateTree,
 } from './layers/tree.js';
+
+// Convolution and pooling layers (NCHW)
+export {
+  Conv, ConvTranspose, DepthwiseConv, MaxPool, MeanPool, GlobalMaxPool, GlobalMeanPool, AdaptiveMeanPool, AdaptiveMaxPool, Upsample,
+  type ConvOptions, type ConvTransposeOptions, type DepthwiseConvOptions, type PoolOptions, type UpsampleOptions,
+  type ConvPadding, type SpatialPair,
+} from './layers/conv.js';
 
 // Normalisation and regularisation; train/test mode
 export {
