@@ -69,6 +69,16 @@ export {
   type ConvPadding, type SpatialPair,
 } from './layers/conv.js';
 
+// Attention
+export {
+  MultiHeadAttention, dotProductAttention, attentionWeights,
+  type MultiHeadAttentionOptions, type AttentionCallOptions, type DotProductAttentionOptions,
+} from './layers/attention.js';
+
+// Debugging shapes; batches and sequences as lists
+export { outputSize, summary, shapes, isShapeOnly, type OutputShape, type OutputSizeOptions } from './layers/debug.js';
+export { Batch, Seq, rawbatch, isBatched, Batched, type BatchKind } from './layers/batch.js';
+
 // Normalisation and regularisation; train/test mode
 export {
   BatchNorm, LayerNorm, GroupNorm, InstanceNorm, Dropout, AlphaDropout, trainMode, testMode, autoMode,
