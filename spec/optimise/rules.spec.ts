@@ -327,7 +327,7 @@ test('invalid hyperparameters are errors naming the rule', () => {
   assert.throws(() => Adam(-1), /Adam: eta must be a finite number ≥ 0, got -1/);
   assert.throws(() => Adam({ beta: [0.9, 1] }), /Adam: both entries of beta must be in \[0, 1\), got \[0.9, 1\]/);
   assert.throws(() => Adam({ lr: 0.1 } as never), /Adam: unknown hyperparameter 'lr'; its hyperparameters are eta, beta, epsilon/);
-  assert.throws(() => Momentum(0.1, 0.9, 3 as never), /Momentum: expected at most 2 positional arguments \(eta, rho\), got 3/);
+  assert.throws(() => (Momentum as (...a: unknown[]) => Rule)(0.1, 0.9, 3), /Momentum: expected at most 2 positional arguments \(eta, rho\), got 3/);
   assert.throws(() => Adam({ beta: 0.9 } as never), /Adam: beta must be a pair of numbers, got 0.9/);
   assert.throws(() => AccumGrad(1.5), /AccumGrad: n must be a positive integer, got 1.5/);
   assert.throws(() => OptimiserChain(Adam(), 0.1 as never), /OptimiserChain: argument 2 is not a rule/);

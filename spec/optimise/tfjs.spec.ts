@@ -31,7 +31,7 @@ function compare(name: string, rule: () => Rule, tfOpt: () => TfOptimizer, tol: 
         const o = tfOpt();
         for (const [k, g] of gs.entries()) {
           update(opt, model, { w: tensor(g, { dtype: 'float32' }) });
-          o.applyGradients({ [v.name]: tf.tensor1d(g, 'float32') });
+          o.applyGradients({ [v.name]: tf.tensor1d(g, 'float32') } as never);
           const want = v.dataSync();
           model.w.data.forEach((got, i) => {
             const d = Math.abs(got - want[i]);
@@ -66,7 +66,7 @@ test('TF.js adadelta differs from AdaDelta (it divides by the previous accumulat
   const o = tf.train.adadelta(1, 0.9, 1e-6);
   for (let k = 0; k < 3; k++) {
     update(opt, model, { w: tensor([0.5, 2], { dtype: 'float32' }) });
-    o.applyGradients({ [v.name]: tf.tensor1d([0.5, 2], 'float32') });
+    o.applyGradients({ [v.name]: tf.tensor1d([0.5, 2], 'float32') } as never);
   }
   const ours = Array.from(model.w.data), theirs = Array.from(v.dataSync());
   assert.ok(Math.abs(ours[0] - theirs[0]) > 1e-3, `expected a visible difference, got ${ours} vs ${theirs}`);

@@ -161,6 +161,8 @@ function isThenable(x: unknown): x is PromiseLike<void> {
   return typeof x === 'object' && x !== null && typeof (x as { then?: unknown }).then === 'function';
 }
 
+const LOSS_SHAPE = 'train: the loss function must return a scalar (a number or a one-element tensor), or { loss, …metrics }';
+
 /** The scalar loss and the numeric metrics of what the loss function returned. */
 function readLoss(value: unknown): { loss: number; metrics: Record<string, number> } {
   const scalar = (v: unknown): number | undefined => (typeof v === 'number' ? v : v instanceof Tensor && v.size === 1 ? v.item() : undefined);
@@ -179,7 +181,7 @@ function readLoss(value: unknown): { loss: number; metrics: Record<string, numbe
     }
   }
   const loss = scalar(main);
-  if (loss === undefined) throw new TypeError('train: the loss function must return a scalar (a number or a one-element tensor), or { loss, …metrics }');
+  if (loss === undefined) throw new TypeError(LOSS_SHAPE);
   return { loss, metrics };
 }
 
@@ -262,7 +264,11 @@ export async function train<M>(loss: TrainLoss<M>, model: M, data: Iterable<unkn
   const stream = progressStream(options.progress);
   const bar = stream === undefined ? undefined : new ProgressBar(stream);
   const total = typeof (data as { length?: unknown }).length === 'number' ? (data as unknown as { length: number }).length : undefined;
-  const lossOf = (m: M, batch: unknown): unknown => (Array.isArray(batch) ? loss(m, ...batch) : loss(m, batch));
+  const lossOf = (m: M, batch: unknown): unknown => {
+    const v = Array.isArray(batch) ? loss(m, ...batch) : loss(m, batch);
+    if (v instanceof Tensor && v.size !== 1) throw new TypeError(`${LOSS_SHAPE}; got a tensor of shape [${v.shape.join(', ')}]`);
+    return v;
+  };
   let globalStep = 0, lastYield = now();
 
   await call('onBegin', { epochs });
