@@ -6,7 +6,10 @@
 #     maps from the installed dist/ (the wasm modules and the worker's source are generated
 #     at load time);
 #   - `tsc --noEmit` type-checks a small TypeScript file against the shipped .d.ts files
-#     (strict, skipLibCheck off, no @types/node).
+#     (strict, skipLibCheck off, no @types/node);
+#   - the package's `fluxion-tsc` bin (with the TypeScript the scratch project installs, as a
+#     TypeScript project would) passes the README's operator examples that plain `tsc`
+#     refuses, and fails on a genuine type error.
 # Usage: scripts/check-pack.sh   (from anywhere; needs the project's node_modules)
 set -euo pipefail
 
@@ -38,8 +41,9 @@ cp "$root/.npmrc" "$app/.npmrc"
 cat > "$app/package.json" <<'EOF'
 { "name": "fluxion-pack-check", "version": "0.0.0", "private": true, "type": "module" }
 EOF
-(cd "$app" && npm install --no-audit --no-fund --loglevel=error "$work/$tarball" >/dev/null)
-say "installed into a scratch project"
+tsversion=$(node -p "require('$root/node_modules/typescript/package.json').version")
+(cd "$app" && npm install --no-audit --no-fund --loglevel=error "$work/$tarball" "typescript@$tsversion" >/dev/null)
+say "installed into a scratch project (with typescript@$tsversion, for fluxion-tsc)"
 
 cat > "$app/smoke.mjs" <<'EOF'
 import assert from 'node:assert/strict';
@@ -151,4 +155,30 @@ cat > "$app/tsconfig.json" <<'EOF'
 EOF
 "$root/node_modules/.bin/tsc" -p "$app/tsconfig.json"
 say "types: tsc --noEmit passed on a consumer file (strict, skipLibCheck off)"
+
+# fluxion-tsc, the command a project's CI runs instead of tsc for code using operators on
+# tensors: the README's operator examples (spec/transform/programs/operators-readme.ts.txt).
+# skipLibCheck here: the shipped .d.ts files are checked above; this checks user code.
+cp "$root/spec/transform/programs/operators-readme.ts.txt" "$app/ops.ts"
+cat > "$app/tsconfig.ops.json" <<'EOF'
+{
+  "compilerOptions": {
+    "target": "ES2022", "module": "NodeNext", "moduleResolution": "NodeNext", "lib": ["ES2022"],
+    "strict": true, "noEmit": true, "skipLibCheck": true, "types": []
+  },
+  "files": ["ops.ts"]
+}
+EOF
+if (cd "$app" && ./node_modules/.bin/tsc -p tsconfig.ops.json >/dev/null); then
+  say "plain tsc accepted the operator examples: the fluxion-tsc check below would prove nothing"; exit 1
+fi
+(cd "$app" && ./node_modules/.bin/fluxion-tsc -p tsconfig.ops.json)
+say "fluxion-tsc: the README's operator examples type-check (plain tsc refuses them)"
+printf "export const wrong = matmul('abc', W);\n" >> "$app/ops.ts"
+if out=$(cd "$app" && ./node_modules/.bin/fluxion-tsc -p tsconfig.ops.json); then
+  say "fluxion-tsc passed a string given to matmul"; exit 1
+fi
+grep -q "error TS2345: Argument of type 'string' is not assignable to parameter of type 'TensorLike'" <<<"$out" \
+  || { say "fluxion-tsc failed without the expected error:"; printf '%s\n' "$out"; exit 1; }
+say "fluxion-tsc: a genuine type error still fails it"
 say "ok"
