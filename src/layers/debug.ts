@@ -202,11 +202,12 @@ function keyIn(parent: unknown, child: unknown): string {
   return '';
 }
 
-const thisFile = import.meta.url;
-const machinery = [thisFile, new URL('./layer.js', thisFile).href, new URL('./batch.js', thisFile).href]
-  .map((u) => u.replace(/\.js$/, ''));
+// The library's own layers (Chain calling its entries, the call machinery) are skipped, so a
+// call made by a library container is reported at the user's line that led to it.
+const layersDir = new URL('.', import.meta.url).href;
+const machinery = [layersDir];
 
-/** `file:line` of the first stack frame outside the call machinery. */
+/** `file:line` of the first stack frame outside fluxion's layers. */
 function callSite(): string {
   const limit = Error.stackTraceLimit;
   Error.stackTraceLimit = 40;
