@@ -117,4 +117,4 @@ export { writeSafetensorsFile, readSafetensorsFile, readFileBytes } from './io/n
 
 // Primitives and backends
 export type { Primitive, PrimitiveParams } from './ops/primitive.js';
-export { setBackend, getBackend, type BackendName } from './backend/index.js';
+export { setBackend, getBackend, backendInfo, type BackendName, type BackendInfo } from './backend/index.js';

@@ -20,6 +20,25 @@ export interface Backend {
   available(): boolean;
   /** For `'auto'`: does this call pay for itself on this backend? */
   worthIt?(prim: Primitive, inputs: Tensor[]): boolean;
+  /** The device mode in use (gpu.js: `'webgl2'`, `'headlessgl'`, …), when available. */
+  mode?(): string | undefined;
+  /** Why the backend cannot run here, when `available()` is false. */
+  unavailableReason?(): string | undefined;
+}
+
+/** What {@link backendInfo} reports: the backend asked for, the one that runs, and why they differ. */
+export interface BackendInfo {
+  /** What the last {@link setBackend} call asked for (`'cpu'` by default). */
+  readonly requested: BackendName;
+  /**
+   * What runs operations: `'cpu'`; `'gpu'` (every operation the device backend implements);
+   * `'auto'` (per call, between the device and the CPU). `'cpu'` whenever no device can start.
+   */
+  readonly active: BackendName;
+  /** The device's mode when one is in use (gpu.js: `'webgl2'`, `'headlessgl'`, `'webgpu'`, …). */
+  readonly device: string | undefined;
+  /** Why `active` differs from `requested` (e.g. no WebGL/WebGPU context); `undefined` when they agree. */
+  readonly reason: string | undefined;
 }
 
 /** The device backend, created on first use (creating it at load would close an import cycle through gpu/). */
@@ -43,18 +62,30 @@ export function setBackend(name: BackendName): void {
   if (name !== 'cpu' && name !== 'gpu' && name !== 'auto') {
     throw new TypeError(`setBackend: unknown backend ${JSON.stringify(name)}; expected 'cpu', 'gpu' or 'auto'`);
   }
+  selected = name;
   if (name !== 'cpu' && !(deviceBackend()?.available() ?? false)) {
     if (!warned) {
-      console.warn(`fluxion: setBackend('${name}'): no GPU backend can start here (no WebGL/WebGPU device); running on the CPU`);
+      console.warn(`fluxion: setBackend('${name}'): no GPU backend can start here (${backendInfo().reason}); running on the CPU`);
       warned = true;
     }
   }
-  selected = name;
 }
 
-/** The backend selection in force. */
+/**
+ * The backend that actually runs operations: what {@link setBackend} chose, except `'cpu'`
+ * where no device can start (then {@link backendInfo} says why).
+ */
 export function getBackend(): BackendName {
-  return selected;
+  return backendInfo().active;
+}
+
+/** Which backend was asked for, which one runs, on which device, and why they differ. */
+export function backendInfo(): BackendInfo {
+  if (selected === 'cpu') return { requested: 'cpu', active: 'cpu', device: undefined, reason: undefined };
+  const device = deviceBackend();
+  if (device !== undefined && device.available()) return { requested: selected, active: selected, device: device.mode?.(), reason: undefined };
+  const why = device === undefined ? 'no device backend is installed' : device.unavailableReason?.() || 'no WebGL/WebGPU device';
+  return { requested: selected, active: 'cpu', device: undefined, reason: why };
 }
 
 /** @internal While set, picks kernels for calls on shape-only tensors (shape inference, src/layers/debug.ts). */

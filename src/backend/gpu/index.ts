@@ -18,6 +18,8 @@ type GpuModule = typeof import('gpu.js');
 const DEVICE_MODES = ['gpu', 'webgl', 'webgl2', 'headlessgl', 'webgpu'];
 
 let gpuModule: GpuModule | null | undefined;
+/** Why gpu.js could not be loaded, when it could not. */
+let loadFailure = '';
 
 /** Load gpu.js synchronously: Node through `createRequire`, a browser page through its global `GPU`. */
 function loadGpuJs(): GpuModule | null {
@@ -29,9 +31,11 @@ function loadGpuJs(): GpuModule | null {
     else {
       const mod = g.process?.getBuiltinModule?.('node:module') as typeof import('node:module') | undefined;
       if (mod) gpuModule = mod.createRequire(import.meta.url)('gpu.js') as GpuModule;
+      else loadFailure = 'gpu.js could not be loaded (no global GPU on this page, and no Node module loader)';
     }
-  } catch {
+  } catch (e) {
     gpuModule = null;
+    loadFailure = `gpu.js could not be loaded: ${(e as Error).message.split('\n')[0]}`;
   }
   return gpuModule;
 }
@@ -48,17 +52,23 @@ const AUTO_MIN_FLOPS = 256 * 256 * 256;
 /** Create a gpu.js-backed backend. */
 export function gpuBackend(options: GpuBackendOptions = {}): Backend {
   let gpu: GPUType | null | undefined;
+  let reason = '';
   const kernels = new Map<string, IKernelRunShortcut>();
   const device = (): GPUType | null => {
     if (gpu !== undefined) return gpu;
     gpu = null;
     const m = loadGpuJs();
-    if (!m) return null;
+    if (!m) {
+      reason = loadFailure;
+      return null;
+    }
     try {
       const g = new m.GPU(options.mode ? { mode: options.mode as 'gpu' } : {});
       if (options.mode !== undefined || DEVICE_MODES.includes(g.mode)) gpu = g;
-    } catch {
+      else reason = `gpu.js found no WebGL/WebGPU context (it would run in its '${g.mode}' mode, slower than the CPU backend)`;
+    } catch (e) {
       gpu = null;
+      reason = `gpu.js could not start: ${(e as Error).message.split('\n')[0]}`;
     }
     return gpu;
   };
@@ -80,6 +90,8 @@ export function gpuBackend(options: GpuBackendOptions = {}): Backend {
   return {
     name: 'gpu',
     available: () => device() !== null,
+    mode: () => device()?.mode,
+    unavailableReason: () => (device() === null ? reason : undefined),
     worthIt(prim: Primitive, inputs: Tensor[]): boolean {
       if (prim !== 'matmul' || inputs.some((t) => t.dtype !== 'float32')) return false;
       const [a, b] = inputs;
