@@ -102,6 +102,20 @@ export {
   type HuberOptions, type FocalOptions, type DiceOptions, type LabelSmoothingOptions,
 } from './losses/index.js';
 
+// Training: optimiser rules are values, state is explicit and shaped like the model
+export {
+  Descent, Momentum, Nesterov, RMSProp, Rprop, Adam, AdamW, RAdam, NAdam, AdaMax, AMSGrad, AdaBelief, AdaGrad, AdaDelta, Lion,
+  WeightDecay, SignDecay, ClipGrad, ClipNorm, AccumGrad, OptimiserChain,
+  defineRule, isRule, showRule, type Rule, type RuleDefinition, type RuleFactory, type Hyperparameters, type HyperValue,
+  type VelocityState, type MomentState, type RMSPropState, type RpropState, type AdaMaxState, type AMSGradState,
+  type AdaBeliefState, type AdaGradState, type AdaDeltaState, type LionState, type AccumGradState, type ChainRule,
+  setup, update, adjust, freezeState, thawState, OptimiserState, StateLeaf, type OptimiserTree,
+  optimiserState, loadOptimiserState, type SavedOptimiserState,
+  stepDecay, exponentialDecay, cosineAnnealing, warmup, sequence, type Schedule,
+  train, earlyStopping, throttle, NonFiniteError,
+  type TrainOptions, type TrainLoss, type History, type EpochSummary, type StepInfo, type EpochInfo, type Callback, type ProgressStream,
+} from './optimise/index.js';
+
 // Data: mini-batches, one-hot labels, IDX files
 export { DataLoader, type DataLoaderOptions, type Batchable } from './data/dataloader.js';
 export { onehot, onehotbatch, onecold, type OnehotOptions } from './data/onehot.js';
