@@ -29,7 +29,7 @@ export type Hyperparameters = { readonly [name: string]: HyperValue };
 export interface Rule<S = any> {
   /** Name used in printing and error messages (`Adam`). */
   readonly name: string;
-  /** The hyperparameters; their names are what {@link adjust} accepts. */
+  /** The hyperparameters; their names are what `adjust` accepts. */
   readonly hyper: Hyperparameters;
   /** The state for one tensor `x` (moments, counters; `null` when the rule keeps none). */
   init(x: Tensor): S;

@@ -4,7 +4,7 @@
  * of tensors shaped like that tensor, plus step counters, mutated in place by `update`.
  *
  * Each rule's `kernel` is one loop over the values that updates the state and either writes
- * the step (inside an {@link OptimiserChain}) or subtracts it from the parameter directly.
+ * the step (inside an `OptimiserChain`) or subtracts it from the parameter directly.
  * The loops compute in float64 and round once when storing into a float32 state or parameter.
  */
 import type { Tensor } from '../tensor/tensor.js';
