@@ -56,7 +56,7 @@ export function tensor(data: TensorLike, options: TensorOptions = {}): Tensor {
   } else if (Array.isArray(data) || (typeof data === 'object' && data !== null && adHooks.toTensor?.(data, dtype) !== undefined)) {
     t = toTensor(data, op, dtype ?? 'float64');
   } else {
-    throw new TypeError(`${op}: cannot make a tensor from ${describe(data)}`);
+    throw new TypeError(`${op}: cannot make a tensor from ${describeValue(data)}`);
   }
   if (options.shape !== undefined) {
     const shape = checkShape(options.shape, op);
@@ -97,7 +97,12 @@ function quote(s: string): string {
   return `'${t.replace(/\\/g, '\\\\').replace(/'/g, "\\'").replace(/\n/g, '\\n')}'`;
 }
 
-const describe = describeValue;
+/** The older wording, still used in the element messages of {@link fromNested} ("is string a"), which other specs match. */
+function describeElement(x: unknown): string {
+  if (x === null) return 'null';
+  if (typeof x === 'object') return `a ${(x as object).constructor?.name ?? 'object'}`;
+  return `${typeof x} ${String(x)}`;
+}
 
 /** Thrown inside {@link fromNested} when an element is an object: maybe a traced number. */
 const HOLDS_OBJECT = Symbol('holds an object');
@@ -116,13 +121,13 @@ function fromNested(data: NestedNumbers[], dtype: DType, op: string, plainErrors
     if (d === shape.length) {
       if (typeof x !== 'number') {
         if (!plainErrors && typeof x === 'object' && x !== null && adHooks.toTensor !== undefined) throw HOLDS_OBJECT;
-        throw new TypeError(`${op}: element at ${path || '[]'} is ${describe(x)}, expected a number`);
+        throw new TypeError(`${op}: element at ${path || '[]'} is ${describeElement(x)}, expected a number`);
       }
       out[pos++] = x;
       return;
     }
     if (!Array.isArray(x) || x.length !== shape[d]) {
-      const got = Array.isArray(x) ? `length ${x.length}` : describe(x);
+      const got = Array.isArray(x) ? `length ${x.length}` : describeElement(x);
       throw new ShapeError(`${op}: ragged array: element ${path || '[]'} has ${got}, expected an array of length ${shape[d]}`);
     }
     for (let i = 0; i < x.length; i++) fill(x[i], d + 1, `${path}[${i}]`);
@@ -167,7 +172,7 @@ export function toTensor(x: TensorLike, op: string, like?: DType): Tensor {
     const t = adHooks.toTensor(x, like);
     if (t !== undefined) return t;
   }
-  throw new TypeError(`${op}: expected a number, an array, a typed array or a Tensor, got ${describe(x)}`);
+  throw new TypeError(`${op}: expected a number, an array, a typed array or a Tensor, got ${describeValue(x)}`);
 }
 
 /** The dtype a weakly typed argument should adopt: that of the first Tensor among `xs`. @internal */
