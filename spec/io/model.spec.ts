@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Chain, Dense, ShapeError, Tensor, layer, nonTrainable, relu, seed, tensor, zeros, mul } from '../../src/index.js';
 import { loadModel, modelBytes, saveModel } from '../../src/io/model.js';
+import { Adam, setup, update, gradient, mse, Descent } from '../../src/index.js';
 import { SafetensorsError } from '../../src/io/safetensors.js';
 
 const Norm = layer(class Norm {
@@ -93,6 +94,32 @@ test('extra tensors travel beside the model; reserved metadata keys are refused'
   assert.equal(extra['optimiser.step'].toArray(), [7]);
   assert.throws(() => saveModel(m, undefined, { metadata: { 'fluxion.format': 'x' } }), (e: Error) => e.message === 'saveModel: metadata keys starting with "fluxion." are reserved, got fluxion.format');
   assert.throws(() => saveModel(m, undefined, { extra: { 'layers.0.bias': zeros([3]) } }), (e: Error) => e.message === "saveModel: the extra tensor layers.0.bias has the name of one of the model's tensors");
+});
+
+test('the optimiser state travels with the model: training resumes with the same losses', () => {
+  const x = tensor([[1, 2, 3, 4], [0, -1, 2, 1]], { dtype: 'float32' }), y = tensor([[1, 0, 2], [0, 1, 1]], { dtype: 'float32' });
+  const step = (m: ReturnType<typeof build>, o: ReturnType<typeof setup>): number => {
+    const [g] = gradient((mm: typeof m) => mse(mm(x), y), m);
+    update(o, m, g);
+    return mse(m(x), y).item();
+  };
+  seed(6);
+  const m = build(), opt = setup(Adam(0.01), m);
+  for (let i = 0; i < 3; i++) step(m, opt);
+  const bytes = saveModel(m, undefined, { optimiser: opt });
+  const straight = [0, 1, 2].map(() => step(m, opt));
+  seed(7);
+  const m2 = build(), opt2 = setup(Adam(0.01), m2);
+  loadModel(m2, bytes, { optimiser: opt2 });
+  const resumed = [0, 1, 2].map(() => step(m2, opt2));
+  assert.equal(resumed, straight);
+  // without asking for it, the optimiser state in a file is not an error for the model alone
+  loadModel(build(), bytes);
+  // an optimiser that does not fit the saved state: nothing is loaded
+  const m3 = build(), before = m3.layers[0].weight.toArray();
+  assert.throws(() => loadModel(m3, bytes, { optimiser: setup(Descent(0.1), m3) }), (e: Error) => /^loadModel: .*\(nothing was loaded\)$/.test(e.message));
+  assert.equal(m3.layers[0].weight.toArray(), before);
+  assert.throws(() => loadModel(build(), modelBytes(m), { optimiser: setup(Adam(), build()) }), (e: Error) => e.message === 'loadModel: the file holds no optimiser state (save it with saveModel(model, path, { optimiser }))');
 });
 
 test.run();
