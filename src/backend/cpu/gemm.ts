@@ -57,6 +57,15 @@ let privateEngine: WasmGemmEngine | null | undefined;
  * copies 192 KB.
  */
 function getSingleEngine(): WasmGemmEngine | null {
+  return singleThreadEngine();
+}
+
+/**
+ * The engine whose memory the single-thread wasm kernels stage operands in (private,
+ * non-shared where possible; see above); null without wasm SIMD.
+ * @internal For the other single-thread kernels (pooling).
+ */
+export function singleThreadEngine(): WasmGemmEngine | null {
   const e = getEngine();
   if (!e || !e.shared) return e;
   if (privateEngine === undefined) privateEngine = WasmGemmEngine.create(false);

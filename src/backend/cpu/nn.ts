@@ -26,13 +26,11 @@ export function maxPool2d(x: Tensor, p: Pool2dParams): Tensor {
 }
 
 export function maxPool2dBackward(x: Tensor, dy: Tensor, p: Pool2dParams): Tensor {
-  const { argmax } = pool.maxPool2d(x.data, dims(x), p);
-  return wrap(pool.maxPool2dBackward(dy.data, argmax, dims(x)), x.shape.slice());
+  return wrap(pool.maxPool2dGradient(x.data, dy.data, dims(x), p), x.shape.slice());
 }
 
 export function maxPool2dGather(x: Tensor, v: Tensor, p: Pool2dParams): Tensor {
-  const { argmax } = pool.maxPool2d(x.data, dims(x), p);
-  return wrap(pool.maxPool2dGather(v.data, argmax), pool.pool2dOutputShape(dims(x), p) as number[]);
+  return wrap(pool.maxPool2dGatherAt(x.data, v.data, dims(x), p), pool.pool2dOutputShape(dims(x), p) as number[]);
 }
 
 export function avgPool2d(x: Tensor, p: Pool2dParams): Tensor {

@@ -16,15 +16,31 @@
  */
 import { allocate, dtypeOf, type FloatArray } from '../../tensor/dtype.js';
 import { windowOutputSize, type Pair, type Shape4 } from './conv.js';
+import { maxPoolBackwardWasm, maxPoolGatherWasm, maxPoolWasm, poolKernels } from './pool-wasm.js';
 
 /** Implementations of the pooling kernels: `'js'` loops (always available), `'wasm'` SIMD. */
 export type PoolVariant = 'js' | 'wasm';
 
 let forcedPool: PoolVariant | 'auto' = 'auto';
 
+/*
+ * Inputs (elements) from which the wasm path runs. Measured with
+ *   node --import tsx bench/crossover.ts pool
+ * (2-core box under load ~6, µs per call, js vs wasm, float32): [1,8,8,8] 2×2/2 forward
+ * 6.0 vs 7.4, backward 22 vs 11; [1,4,16,16] forward 9.5 vs 6.5, backward 17 vs 9.3, gather
+ * 15 vs 8.3; [1,16,16,16] forward 34 vs 12. Larger figures are in ./pool-wasm.ts.
+ */
+const POOL_WASM_MIN = 1024;
+
 /** Variants that can run here. */
 export function poolVariants(): PoolVariant[] {
-  return ['js'];
+  return poolKernels() ? ['js', 'wasm'] : ['js'];
+}
+
+/** Whether a kernel on an input of `n` elements takes the wasm path. */
+function usePoolWasm(n: number): boolean {
+  if (forcedPool === 'js') return false;
+  return (forcedPool === 'wasm' || n >= POOL_WASM_MIN) && poolKernels() !== null;
 }
 
 /**
@@ -73,7 +89,7 @@ export function pool2dOutputShape(xShape: Shape4, p: Pool2dParams): [number, num
 }
 
 /** Window geometry along one axis: per output position, the in-bounds taps and input start. */
-interface Axis {
+export interface Axis {
   readonly out: number;
   /** First in-bounds tap index of the window at each output position. */
   readonly lo: Int32Array;
@@ -83,7 +99,8 @@ interface Axis {
   readonly base: Int32Array;
 }
 
-function axis(size: number, kernel: number, stride: number, pad: number, dilation: number): Axis {
+/** @internal Window geometry of one axis (shared with ./pool-wasm.ts). */
+export function poolAxis(size: number, kernel: number, stride: number, pad: number, dilation: number): Axis {
   const out = Math.max(0, windowOutputSize(size, kernel, stride, pad, dilation));
   const lo = new Int32Array(out);
   const hi = new Int32Array(out);
@@ -112,19 +129,52 @@ function axis(size: number, kernel: number, stride: number, pad: number, dilatio
  * - NaN propagates: the first NaN in scan order is selected.
  */
 export function maxPool2d(x: FloatArray, xShape: Shape4, p: Pool2dParams): { out: FloatArray; argmax: Int32Array } {
+  if (usePoolWasm(x.length)) {
+    const r = maxPoolWasm(x, xShape, p, true);
+    if (r) return { out: r.out, argmax: r.argmax! };
+  }
+  const [oh, ow] = pool2dOutputShape(xShape, p).slice(2) as [number, number];
+  const count = xShape[0] * xShape[1] * Math.max(0, oh) * Math.max(0, ow);
+  const out = allocate(dtypeOf(x), count);
+  const argmax = new Int32Array(count);
+  maxPoolWindows(x, xShape, p, out, argmax, null);
+  return { out, argmax };
+}
+
+/** Output rows oy0..oy1 × columns ox0..ox1 that {@link maxPoolWindows} leaves to another kernel. */
+export interface PoolRegion {
+  readonly oy0: number;
+  readonly oy1: number;
+  readonly ox0: number;
+  readonly ox1: number;
+}
+
+/**
+ * The reference max-pooling loop, writing values into `out` and flat argmax indices into
+ * `argmax` (either may be a view into wasm memory), for every output position outside
+ * `skip` (all of them when null). Semantics as documented on {@link maxPool2d}.
+ * @internal Shared with the wasm path (./pool-wasm.ts), which does the interior windows.
+ */
+export function maxPoolWindows(x: FloatArray, xShape: Shape4, p: Pool2dParams, out: FloatArray, argmax: Int32Array | null, skip: PoolRegion | null): void {
   const [n, c, h, w] = xShape;
-  const rows = axis(h, p.kernel[0], p.stride[0], p.padding[0], p.dilation[0]);
-  const cols = axis(w, p.kernel[1], p.stride[1], p.padding[1], p.dilation[1]);
+  const rows = poolAxis(h, p.kernel[0], p.stride[0], p.padding[0], p.dilation[0]);
+  const cols = poolAxis(w, p.kernel[1], p.stride[1], p.padding[1], p.dilation[1]);
   const dh = p.dilation[0], dw = p.dilation[1];
   const oh = rows.out, ow = cols.out, hw = h * w, ohw = oh * ow;
-  const out = allocate(dtypeOf(x), n * c * ohw);
-  const argmax = new Int32Array(n * c * ohw);
   for (let plane = 0; plane < n * c; plane++) {
     const xOff = plane * hw;
-    let k = plane * ohw;
     for (let oy = 0; oy < oh; oy++) {
       const iLo = rows.lo[oy]!, iHi = rows.hi[oy]!, yb = rows.base[oy]!;
-      for (let ox = 0; ox < ow; ox++, k++) {
+      // columns skipFrom..skipTo are another kernel's (none when skipFrom = ow)
+      const inside = skip !== null && skip.ox1 > skip.ox0 && oy >= skip.oy0 && oy < skip.oy1;
+      const skipFrom = inside ? skip.ox0 : ow, skipTo = inside ? Math.min(skip.ox1, ow) : ow;
+      if (skipFrom === 0 && skipTo === ow) continue;
+      for (let ox = 0; ox < ow; ox++) {
+        if (ox === skipFrom) {
+          ox = skipTo - 1;
+          continue;
+        }
+        const k = plane * ohw + oy * ow + ox;
         const jLo = cols.lo[ox]!, jHi = cols.hi[ox]!, xb = cols.base[ox]!;
         let best = -Infinity;
         let at = -1;
@@ -143,11 +193,10 @@ export function maxPool2d(x: FloatArray, xShape: Shape4, p: Pool2dParams): { out
           }
         }
         out[k] = best;
-        argmax[k] = at;
+        if (argmax) argmax[k] = at;
       }
     }
   }
-  return { out, argmax };
 }
 
 /**
@@ -156,6 +205,10 @@ export function maxPool2d(x: FloatArray, xShape: Shape4, p: Pool2dParams): { out
  * unpadded, undilated windows (the usual `maxPool2d(x, 2)`) take a direct loop.
  */
 export function maxPool2dValues(x: FloatArray, xShape: Shape4, p: Pool2dParams): FloatArray {
+  if (usePoolWasm(x.length)) {
+    const r = maxPoolWasm(x, xShape, p, false);
+    if (r) return r.out;
+  }
   const [n, c, h, w] = xShape;
   const [kh, kw] = p.kernel, [sh, sw] = p.stride;
   if (p.padding[0] === 0 && p.padding[1] === 0 && p.dilation[0] === 1 && p.dilation[1] === 1 && sh === kh && sw === kw) {
@@ -192,12 +245,36 @@ export function maxPool2dValues(x: FloatArray, xShape: Shape4, p: Pool2dParams):
  * Linear in `dy`; its adjoint is {@link maxPool2dGather}.
  */
 export function maxPool2dBackward(dy: FloatArray, argmax: Int32Array, xShape: Shape4): FloatArray {
+  // (the fused wasm path, argmax never leaving wasm memory, is maxPool2dGradient)
   const dx = allocate(dtypeOf(dy), xShape[0] * xShape[1] * xShape[2] * xShape[3]);
   for (let i = 0; i < argmax.length; i++) {
     const a = argmax[i]!;
     if (a >= 0) dx[a] += dy[i]!;
   }
   return dx;
+}
+
+/**
+ * The gradient of max pooling w.r.t. `x` in one call: {@link maxPool2dBackward} of `dy`
+ * with the argmax of {@link maxPool2d}`(x)`; on the wasm path the argmax stays in wasm memory.
+ */
+export function maxPool2dGradient(x: FloatArray, dy: FloatArray, xShape: Shape4, p: Pool2dParams): FloatArray {
+  if (usePoolWasm(x.length)) {
+    const r = maxPoolBackwardWasm(x, dy, xShape, p);
+    if (r) return r;
+  }
+  return maxPool2dBackward(dy, maxPool2d(x, xShape, p).argmax, xShape);
+}
+
+/**
+ * {@link maxPool2dGather} of `v` with the argmax of {@link maxPool2d}`(x)` in one call.
+ */
+export function maxPool2dGatherAt(x: FloatArray, v: FloatArray, xShape: Shape4, p: Pool2dParams): FloatArray {
+  if (usePoolWasm(x.length)) {
+    const r = maxPoolGatherWasm(x, v, xShape, p);
+    if (r) return r;
+  }
+  return maxPool2dGather(v, maxPool2d(x, xShape, p).argmax);
 }
 
 /**
@@ -221,8 +298,8 @@ export function maxPool2dGather(v: FloatArray, argmax: Int32Array): FloatArray {
  */
 export function avgPool2d(x: FloatArray, xShape: Shape4, p: AvgPool2dParams): FloatArray {
   const [n, c, h, w] = xShape;
-  const rows = axis(h, p.kernel[0], p.stride[0], p.padding[0], p.dilation[0]);
-  const cols = axis(w, p.kernel[1], p.stride[1], p.padding[1], p.dilation[1]);
+  const rows = poolAxis(h, p.kernel[0], p.stride[0], p.padding[0], p.dilation[0]);
+  const cols = poolAxis(w, p.kernel[1], p.stride[1], p.padding[1], p.dilation[1]);
   const dh = p.dilation[0], dw = p.dilation[1];
   const includePad = p.countIncludePad ?? true;
   const full = p.kernel[0] * p.kernel[1];
@@ -257,8 +334,8 @@ export function avgPool2d(x: FloatArray, xShape: Shape4, p: AvgPool2dParams): Fl
 export function avgPool2dBackward(dy: FloatArray, dyShape: Shape4, xShape: Shape4, p: AvgPool2dParams): FloatArray {
   const [n, c, h, w] = xShape;
   void dyShape; // implied by xShape and p
-  const rows = axis(h, p.kernel[0], p.stride[0], p.padding[0], p.dilation[0]);
-  const cols = axis(w, p.kernel[1], p.stride[1], p.padding[1], p.dilation[1]);
+  const rows = poolAxis(h, p.kernel[0], p.stride[0], p.padding[0], p.dilation[0]);
+  const cols = poolAxis(w, p.kernel[1], p.stride[1], p.padding[1], p.dilation[1]);
   const dh = p.dilation[0], dw = p.dilation[1];
   const includePad = p.countIncludePad ?? true;
   const full = p.kernel[0] * p.kernel[1];

@@ -1,0 +1,172 @@
+/**
+ * The WebAssembly SIMD path of max pooling (kernels in ./wasm/pool-kernel.ts): operands are
+ * staged into the single-thread engine's memory; windows wholly inside the input run in
+ * SIMD lanes over adjacent output columns, the rest (windows reaching into the padding,
+ * and the columns left after whole vectors) through the reference loop `maxPoolWindows`,
+ * which writes straight into the same wasm-memory views. Results are identical to the
+ * JavaScript loops (same comparisons, same scan order).
+ *
+ * Measured with `node --import tsx bench/crossover.ts pool` (2-core box under load ~6, ms per
+ * call, js vs wasm): [64,32,26,26] 2×2/2 float32 forward 20.3 vs 2.8, backward (argmax and
+ * scatter) 38 vs 11.5, gather 38 vs 8.2; float64 forward 23 vs 12; [8,64,32,32] 3×3/2 pad 1
+ * float32 forward 35 vs 11 (noisy), backward 28 vs 6.1. Inside one call (64×32×26×26 f32,
+ * forward): staging x ~0.6 ms, kernel ~1.2 ms, border loop ~0.4 ms, copying the result out
+ * into a fresh array ~1.1 ms: moving memory, not comparing, is most of it (5.5 MB in,
+ * 1.4 MB out; a fresh 5.5 MB array alone costs 0.5–1 ms on this box).
+ *
+ * @module
+ */
+import { allocate, dtypeOf, type FloatArray } from '../../tensor/dtype.js';
+import type { Shape4 } from './conv.js';
+import { singleThreadEngine } from './gemm.js';
+import { maxPoolWindows, poolAxis, type Pool2dParams, type PoolRegion } from './pool.js';
+import { buildPoolModule, FIXED_WINDOWS } from './wasm/pool-kernel.js';
+import { ARENA_LIMIT_BYTES, CONTROL_BYTES, MAX_PAGES, type WasmGemmEngine } from './wasm/gemm-kernel.js';
+
+type Kernel = (...args: number[]) => void;
+
+interface PoolKernels {
+  readonly eng: WasmGemmEngine;
+  readonly fns: Record<string, Kernel>;
+}
+
+let kernels: PoolKernels | null | undefined;
+
+/** The compiled pool module on the single-thread engine's memory; null without wasm SIMD. */
+export function poolKernels(): PoolKernels | null {
+  if (kernels === undefined) {
+    kernels = null;
+    const eng = singleThreadEngine();
+    if (eng) {
+      try {
+        const mod = new WebAssembly.Module(buildPoolModule({ shared: eng.shared, maxPages: MAX_PAGES }));
+        const fns = new WebAssembly.Instance(mod, { env: { memory: eng.memory } }).exports as unknown as Record<string, Kernel>;
+        kernels = { eng, fns };
+      } catch {
+        // the JavaScript loops remain
+      }
+    }
+  }
+  return kernels;
+}
+
+const align = (x: number): number => Math.ceil(x / 64) * 64;
+
+/** Number of outputs of pooling `xShape` with `p`. */
+function outputCount(xShape: Shape4, p: Pool2dParams): number {
+  const oh = poolAxis(xShape[2], p.kernel[0], p.stride[0], p.padding[0], p.dilation[0]).out;
+  const ow = poolAxis(xShape[3], p.kernel[1], p.stride[1], p.padding[1], p.dilation[1]).out;
+  return xShape[0] * xShape[1] * oh * ow;
+}
+
+/** Byte layout of one call's arena. */
+interface Layout {
+  x: number;
+  out: number;
+  arg: number;
+  steps: number;
+  extra: number;
+  end: number;
+}
+
+/**
+ * Geometry of the SIMD interior: rows oy0..oy1 and columns ox0..ox1 whose windows lie wholly
+ * inside the input, and the number of vectors covering those columns.
+ */
+function interior(xShape: Shape4, p: Pool2dParams, lanes: number): PoolRegion & { nvec: number; oh: number; ow: number } {
+  const rows = poolAxis(xShape[2], p.kernel[0], p.stride[0], p.padding[0], p.dilation[0]);
+  const cols = poolAxis(xShape[3], p.kernel[1], p.stride[1], p.padding[1], p.dilation[1]);
+  const full = (a: typeof rows, k: number): [number, number] => {
+    let lo = 0;
+    while (lo < a.out && !(a.lo[lo] === 0 && a.hi[lo] === k)) lo++;
+    let hi = lo;
+    while (hi < a.out && a.lo[hi] === 0 && a.hi[hi] === k) hi++;
+    return [lo, hi];
+  };
+  const [oy0, oy1] = full(rows, p.kernel[0]);
+  const [ox0, ox1] = full(cols, p.kernel[1]);
+  // the last vector may overhang the interior: its extra lanes land on outputs that a later
+  // row's kernel pass or the border loop overwrites (or in the slack after the arrays)
+  const nvec = Math.ceil((ox1 - ox0) / lanes);
+  return { oy0, oy1, ox0, ox1, nvec, oh: rows.out, ow: cols.out };
+}
+
+/**
+ * Stage `x`, run the max kernel (interior) and the reference loop (border) into wasm memory.
+ * `extraBytes` more are reserved after the results for the caller. Returns the engine views
+ * and the layout, or null when the arena would be too large.
+ */
+function runMax(x: FloatArray, xShape: Shape4, p: Pool2dParams, withArg: boolean, extraBytes: number) {
+  const k = poolKernels();
+  if (!k) return null;
+  const f32 = x instanceof Float32Array;
+  const e = f32 ? 4 : 8, lanes = 16 / e;
+  const g = interior(xShape, p, lanes);
+  const planes = xShape[0] * xShape[1];
+  const count = planes * g.oh * g.ow;
+  const L: Layout = { x: CONTROL_BYTES, out: 0, arg: 0, steps: 0, extra: 0, end: 0 };
+  // slack for the overhanging lanes' reads past x and writes past out and arg
+  L.out = align(L.x + (x.length + lanes * (p.stride[1] + 1) + p.kernel[1] * p.dilation[1]) * e);
+  L.arg = align(L.out + (count + lanes) * e);
+  L.steps = align(L.arg + (count + lanes) * 4);
+  L.extra = align(L.steps + 16);
+  L.end = L.extra + extraBytes;
+  if (L.end > ARENA_LIMIT_BYTES) return null;
+  const views = k.eng.reserve(L.end + 64);
+  const view = f32 ? views.f32 : views.f64;
+  view.set(x, L.x / e);
+  const sw = p.stride[1];
+  const ints = new Int32Array(view.buffer, L.steps, 4);
+  if (f32) ints.set([0, sw, 2 * sw, 3 * sw]);
+  else ints.set([0, 0, sw, 0]); // two i64 lanes, little-endian
+  const outView = view.subarray(L.out / e, L.out / e + count);
+  const argView = new Int32Array(view.buffer, L.arg, count);
+  if (g.nvec > 0 && g.oy1 > g.oy0) {
+    const cls = sw === 1 ? 's1' : sw === 2 ? 's2' : 'sn';
+    const [kh, kw] = p.kernel;
+    const fixed = kh === kw && (FIXED_WINDOWS as readonly number[]).includes(kh) ? `_${kh}x${kw}` : '';
+    k.fns[`max_${f32 ? 'f32' : 'f64'}_${cls}${fixed}`]!(
+      L.x, L.out, withArg ? L.arg : 0, L.steps, planes, xShape[2] * xShape[3], g.oh * g.ow, xShape[3], g.ow,
+      g.oy0, g.oy1, g.ox0, g.nvec, p.stride[0], p.kernel[0], p.kernel[1], p.dilation[0], p.dilation[1], sw,
+      -(p.padding[0] * xShape[3] + p.padding[1]),
+    );
+  }
+  maxPoolWindows(x, xShape, p, outView, withArg ? argView : null, g.nvec > 0 ? g : null);
+  return { k, view, outView, argView, L, count, e, f32 };
+}
+
+/** {@link maxPool2d} (./pool.ts) on the wasm path; null if the arena would be too large. */
+export function maxPoolWasm(x: FloatArray, xShape: Shape4, p: Pool2dParams, withArg: boolean): { out: FloatArray; argmax: Int32Array | null } | null {
+  const r = runMax(x, xShape, p, withArg, 0);
+  if (!r) return null;
+  return { out: r.outView.slice(), argmax: withArg ? r.argView.slice() : null };
+}
+
+/** Gradient of max pooling w.r.t. x (argmax computed and used in wasm memory); null if too large. */
+export function maxPoolBackwardWasm(x: FloatArray, dy: FloatArray, xShape: Shape4, p: Pool2dParams): FloatArray | null {
+  const e = dy.BYTES_PER_ELEMENT;
+  if (e !== x.BYTES_PER_ELEMENT) return null;
+  const dyBytes = align(dy.length * e + 16);
+  const r = runMax(x, xShape, p, true, dyBytes + x.length * e + 16);
+  if (!r) return null;
+  const dyAt = r.L.extra, dxAt = r.L.extra + dyBytes;
+  r.view.set(dy, dyAt / e);
+  r.view.fill(0, dxAt / e, dxAt / e + x.length);
+  r.k.fns[`scatter_${r.f32 ? 'f32' : 'f64'}`]!(dyAt, r.L.arg, dxAt, r.count);
+  const dx = allocate(dtypeOf(dy), x.length);
+  dx.set(r.view.subarray(dxAt / e, dxAt / e + x.length));
+  return dx;
+}
+
+/** `v` at the argmax of max pooling of `x` (argmax computed and used in wasm memory); null if too large. */
+export function maxPoolGatherWasm(x: FloatArray, v: FloatArray, xShape: Shape4, p: Pool2dParams): FloatArray | null {
+  const e = v.BYTES_PER_ELEMENT;
+  if (e !== x.BYTES_PER_ELEMENT) return null;
+  const vBytes = align(v.length * e + 16);
+  const r = runMax(x, xShape, p, true, vBytes + outputCount(xShape, p) * e + 16);
+  if (!r) return null;
+  const vAt = r.L.extra, oAt = r.L.extra + vBytes;
+  r.view.set(v, vAt / e);
+  r.k.fns[`gather_${r.f32 ? 'f32' : 'f64'}`]!(vAt, r.L.arg, oAt, r.count);
+  return r.view.slice(oAt / e, oAt / e + r.count);
+}
