@@ -233,6 +233,16 @@ function gemmJs(
       const bj = bOff + j * bCs;
       let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
       let p = 0;
+      if (aCs === 1 && bRs === 1) {
+        // contiguous row of A and column of B (x·Wᵀ): no stride multiplies
+        for (; p + 3 < k; p += 4) {
+          const x = ai + p, y = bj + p;
+          s0 += a[x]! * b[y]!;
+          s1 += a[x + 1]! * b[y + 1]!;
+          s2 += a[x + 2]! * b[y + 2]!;
+          s3 += a[x + 3]! * b[y + 3]!;
+        }
+      }
       for (; p + 3 < k; p += 4) {
         s0 += a[ai + p * aCs]! * b[bj + p * bRs]!;
         s1 += a[ai + (p + 1) * aCs]! * b[bj + (p + 1) * bRs]!;
