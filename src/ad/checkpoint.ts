@@ -59,7 +59,7 @@ export function multiOutput(
     }
   }
   const ids = lives.map((l) => (l !== undefined && l.tape === top ? l.id : -1));
-  const cts: (Leaf | undefined)[] = new Array(ys.length);
+  const cts: (Leaf | undefined)[] = new Array<Leaf | undefined>(ys.length).fill(undefined); // dense: map must see every entry
   const hub = top.general(ids, () => {
     const given = cts.slice();
     cts.fill(undefined);

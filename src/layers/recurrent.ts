@@ -21,7 +21,7 @@ import { add, mul, sigmoid, sub, tanh, where } from '../ops/elementwise.js';
 import { matmul } from '../ops/linalg.js';
 import { broadcastTo, concat, index, reshape, slice, squeeze, stack, transpose, unsqueeze } from '../ops/movement.js';
 import { multiOutput } from '../ad/checkpoint.js';
-import { Layer, describeValue, labelOf, layer, layerLabel } from './layer.js';
+import { Layer, describeValue, isLayer, labelOf, layer, layerLabel } from './layer.js';
 import { layerChildren } from './show.js';
 import { asInput, type Activation } from './basic.js';
 import { type Initializer, glorotUniform, orthogonal } from './init.js';
@@ -196,17 +196,17 @@ abstract class CellBase<S extends RecurrentState> extends Layer<[TensorLike, S?]
   }
 
   /** @internal Throw unless every tensor of `s` is `[batch, out]` (or `[out]` when unbatched). */
-  checkState(s: unknown, batch: number | undefined): void {
+  checkState(s: unknown, batch: number | undefined, label = labelOf(this)): void {
     const want = batch === undefined ? [this.outputSize] : [batch, this.outputSize];
     const check = (t: unknown, name: string): void => {
-      if (!(t instanceof Tensor)) throw new TypeError(`${labelOf(this)} expects the state ${name} to be a tensor, got ${describeValue(t)}`);
+      if (!(t instanceof Tensor)) throw new TypeError(`${label} expects the state ${name} to be a tensor, got ${describeValue(t)}`);
       if (t.ndim !== want.length || t.shape.some((d, i) => d !== want[i])) {
-        throw new ShapeError(`${labelOf(this)} expects the state ${name} of shape [${want.join(', ')}]${batch === undefined ? ' (unbatched)' : ` (batch ${batch})`}, got ${shapeText(t)}`);
+        throw new ShapeError(`${label} expects the state ${name} of shape [${want.join(', ')}]${batch === undefined ? ' (unbatched)' : ` (batch ${batch})`}, got ${shapeText(t)}`);
       }
     };
     if (s instanceof Tensor) check(s, 'h');
     else if (typeof s === 'object' && s !== null) for (const [k, v] of Object.entries(s)) check(v, k);
-    else throw new TypeError(`${labelOf(this)} expects a state, got ${describeValue(s)}`);
+    else throw new TypeError(`${label} expects a state, got ${describeValue(s)}`);
   }
 
   protected zerosState(batch: number | undefined): Tensor {
@@ -411,7 +411,7 @@ export abstract class SequenceBase extends Layer<[TensorLike, any?, SequenceCall
 
   constructor(cell: unknown, opts: SequenceOptions = {}) {
     super();
-    if (!isCell(cell)) throw new TypeError(`${new.target.name}: expected a recurrent cell (a layer called as cell(x, state) → [y, state], with an initialState(batch) method), got ${describeValue(cell)}`);
+    if (!isCell(cell)) throw new TypeError(`${new.target.name}: expected a recurrent cell (a layer called as cell(x, state) → [y, state], with an initialState(batch) method), got ${isLayer(cell) ? labelOf(cell) : describeValue(cell)}`);
     this.cell = cell;
     this.returnState = opts.returnState ?? false;
     this.state0 = opts.initialState;
@@ -436,7 +436,7 @@ export abstract class SequenceBase extends Layer<[TensorLike, any?, SequenceCall
     const [B, T] = x.shape;
     let s = state ?? this.initialState(B);
     if (unbatched && state !== undefined) s = mapState(s, (t) => unsqueeze(t, 0));
-    if (lib) this.cell.checkState(s, B);
+    if (lib) this.cell.checkState(s, B, labelOf(this));
     const masks = stepMasks(labelOf(this), opts, B, T, unbatched, x.dtype);
     const ys: Tensor[] = [];
     if (lib) {

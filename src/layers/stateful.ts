@@ -24,6 +24,7 @@ import { Tensor } from '../tensor/tensor.js';
 import { ShapeError } from '../tensor/shape.js';
 import { fromData, toTensor } from '../tensor/convert.js';
 import { concat, slice, stack } from '../ops/movement.js';
+import { copyOf } from './tree.js';
 import { emptyCopy, isLayerLike, nonTrainable } from '../ad/structure.js';
 import { type Tape, TrackedNumber, tracingDepth } from '../ad/tape.js';
 import { TrackedTensor } from '../ad/tracked.js';
@@ -46,6 +47,8 @@ interface Store {
   fields: Map<string, TrackedField>;
   /** Tapes whose closing will untrace what this store holds. */
   hooked: Set<Tape>;
+  /** Traced copies whose tracked fields were written while a gradient runs. */
+  copies: Set<Stateful>;
 }
 
 /** Options of {@link stateful}. */
@@ -151,7 +154,7 @@ export const Stateful = layer(class Stateful extends Layer<[any, SequenceCallOpt
     if (this.saveState && !isCell(inner) && !(inner instanceof SequenceBase)) {
       throw new TypeError(`stateful: saveState needs a cell or a sequence layer; ${labelOf(inner)} keeps its state in its own fields, which state() already includes`);
     }
-    Object.defineProperty(this, storeKey, { value: { owner: this, value: this.state, fields: new Map(), hooked: new Set() }, configurable: true });
+    Object.defineProperty(this, storeKey, { value: { owner: this, value: this.state, fields: new Map(), hooked: new Set(), copies: new Set() }, configurable: true });
   }
 
   /** The state kept now (undefined before the first call and after {@link reset}). */
@@ -179,28 +182,44 @@ export const Stateful = layer(class Stateful extends Layer<[any, SequenceCallOpt
 
   private keep(s: unknown): void {
     const st = this[storeKey];
-    st.value = s;
+    const tapes = new Set<Tape>();
+    tapesIn(s, tapes);
+    // the saved field must not share storage with an output the caller holds (loadState writes into it)
+    const kept = this.saveState && tapes.size === 0 ? mapState(s, copyOf) : s;
+    st.value = kept;
     if (this.saveState) {
-      this.state = s;
-      st.owner.state = s;
+      this.state = kept;
+      st.owner.state = kept;
     }
-    untraceLater(st, s);
+    untraceLater(st, kept);
   }
 
-  /** Run `call`; fields of the wrapped layer that it reassigned are state: remember, write through, untrace later. */
+  /**
+   * Run `call`; fields of the wrapped layer that it reassigned are state: remembered (with their
+   * values before the first call, for `reset`), written through to the original when a traced
+   * copy ran (the copy and the original then hold the same values, so the gradient's walk sees
+   * the field unchanged and gives it no gradient), and untraced in both when the gradient ends.
+   */
   private trackFields(call: () => unknown): unknown {
-    const before = fieldsOf(this.layer);
-    const y = call();
     const st = this[storeKey];
-    for (const [path, holder, key, old] of before) {
-      const now = holder[key];
-      if (now === old) continue;
-      const id = path.join('.');
-      if (!st.fields.has(id)) st.fields.set(id, { path, initial: old });
-      if (st.owner !== this) setPath(st.owner.layer, path, now);
-      untraceLater(st, now);
+    const onCopy = st.owner !== this;
+    if (onCopy) {
+      st.copies.add(this);
+      for (const f of st.fields.values()) setPath(this.layer, f.path, getPath(st.owner.layer, f.path));
     }
-    return y;
+    const before = fieldsOf(this.layer);
+    try {
+      return call();
+    } finally {
+      for (const [path, holder, key, old] of before) {
+        const now = holder[key];
+        if (now === old) continue;
+        const id = path.join('.');
+        if (!st.fields.has(id)) st.fields.set(id, { path, initial: old });
+        if (onCopy) setPath(st.owner.layer, path, now);
+        untraceLater(st, now);
+      }
+    }
   }
 
   /** Forget the state: the next call starts from the initial state. Tracked fields get the values they had before the first call. */
@@ -223,7 +242,7 @@ export const Stateful = layer(class Stateful extends Layer<[any, SequenceCallOpt
   /** @internal A traced copy (made while a gradient runs) shares the state with the original; another copy starts afresh. */
   [emptyCopy](): Record<string, unknown> {
     const copy = (Layer.prototype as unknown as { [emptyCopy](this: unknown): Record<string, unknown> })[emptyCopy].call(this);
-    const store: Store = tracingDepth() > 0 ? this[storeKey] : { owner: copy as unknown as Stateful, value: undefined, fields: new Map(), hooked: new Set() };
+    const store: Store = tracingDepth() > 0 ? this[storeKey] : { owner: copy as unknown as Stateful, value: undefined, fields: new Map(), hooked: new Set(), copies: new Set() };
     Object.defineProperty(copy, storeKey, { value: store, configurable: true });
     return copy;
   }
@@ -260,8 +279,11 @@ function untraceLater(st: Store, value: unknown): void {
     tape.onClose.push(() => {
       st.hooked.delete(tape);
       st.value = untraceOn(st.value, tape);
-      if (st.owner.saveState) st.owner.state = untraceOn(st.owner.state, tape);
-      for (const f of st.fields.values()) setPath(st.owner.layer, f.path, untraceOn(getPath(st.owner.layer, f.path), tape));
+      if (st.owner.saveState) st.owner.state = st.value = mapState(st.value, (t) => (t instanceof TrackedTensor ? t : copyOf(t)));
+      for (const holder of [st.owner, ...st.copies]) {
+        for (const f of st.fields.values()) setPath(holder.layer, f.path, untraceOn(getPath(holder.layer, f.path), tape));
+      }
+      if (st.hooked.size === 0) st.copies.clear();
     });
   }
 }
