@@ -410,6 +410,11 @@ export type Embedding = InstanceType<typeof Embedding>;
 
 /** Flattens every dimension but the first (the batch): `[B, C, H, W]` → `[B, C·H·W]`. */
 export const Flatten = layer(class Flatten extends Layer<[TensorLike], Tensor> {
+  // an explicit constructor: without one, TypeScript declares this class's construct signature as `new (): this`, an error in .d.ts files (TS2526)
+  constructor() {
+    super();
+  }
+
   forward(x: TensorLike): Tensor {
     const t = toTensor(x, 'Flatten');
     if (t.ndim < 1) throw new ShapeError(`Flatten() expects a batch of at least one dimension, got a scalar`);

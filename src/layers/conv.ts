@@ -414,6 +414,11 @@ export type MeanPool = InstanceType<typeof MeanPool>;
 
 /** The maximum over each channel's whole image: `[B, C, H, W]` → `[B, C, 1, 1]` (as Flux; `[C, H, W]` → `[C, 1, 1]`). */
 export const GlobalMaxPool = layer(class GlobalMaxPool extends Layer<[TensorLike], Tensor> {
+  // an explicit constructor: without one, TypeScript declares this class's construct signature as `new (): this`, an error in .d.ts files (TS2526)
+  constructor() {
+    super();
+  }
+
   forward(input: TensorLike): Tensor {
     const { x4, single } = imageInput(this, poolInput(this, input), undefined);
     return unbatch(max(x4, [2, 3], { keepDims: true }), single);
@@ -429,6 +434,11 @@ export type GlobalMaxPool = InstanceType<typeof GlobalMaxPool>;
 
 /** The mean over each channel's whole image: `[B, C, H, W]` → `[B, C, 1, 1]` (as Flux; `[C, H, W]` → `[C, 1, 1]`). */
 export const GlobalMeanPool = layer(class GlobalMeanPool extends Layer<[TensorLike], Tensor> {
+  // an explicit constructor: without one, TypeScript declares this class's construct signature as `new (): this`, an error in .d.ts files (TS2526)
+  constructor() {
+    super();
+  }
+
   forward(input: TensorLike): Tensor {
     const { x4, single } = imageInput(this, poolInput(this, input), undefined);
     return unbatch(mean(x4, [2, 3], { keepDims: true }), single);
