@@ -66,7 +66,7 @@ test('uvu run as .ci/run runs it prints plain text, also from child processes; w
     assert.ok(!plain.includes(ESC), `ANSI codes in: ${JSON.stringify(plain)}`);
     assert.not.match(plain, /NO_COLOR' env is ignored/);
     // Control: NO_COLOR alone (what .ci/run did before) still lets colours into the child's output.
-    const before = { ...process.env, NO_COLOR: '1' };
+    const before: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
     delete before.FORCE_COLOR;
     const coloured = runUvu(dir, before, []);
     assert.ok(coloured.includes(ESC), 'the control run should carry colour codes');
