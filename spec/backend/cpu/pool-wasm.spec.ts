@@ -11,7 +11,7 @@ import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import '../../../src/index.js';
 import {
-  maxPool2d, maxPool2dGatherAt, maxPool2dGradient, maxPool2dValues, pool2dOutputShape, poolVariants, setPoolVariant,
+  avgPool2d, maxPool2d, maxPool2dGatherAt, maxPool2dGradient, maxPool2dValues, pool2dOutputShape, poolVariants, setPoolVariant,
   type Pool2dParams, type PoolVariant,
 } from '../../../src/backend/cpu/pool.js';
 import type { Shape4 } from '../../../src/backend/cpu/conv.js';
@@ -105,6 +105,43 @@ test('max pooling, wasm and js: values and argmax equal the reference; gradient 
       assert.is(r.full.out.constructor, x.constructor, `dtype ${where}`);
     }
   }), { numRuns: 600 });
+});
+
+/** Reference mean: in-bounds taps summed in float64 in scan order, divided by kh·kw or the in-bounds count. */
+function referenceAvg(x: ArrayLike<number>, xs: Shape4, p: Pool2dParams, includePad: boolean, dtype: DT): number[] {
+  const [n, c, h, w] = xs, [, , oh, ow] = pool2dOutputShape(xs, p);
+  const out: number[] = [];
+  for (let plane = 0; plane < n * c; plane++) {
+    for (let y = 0; y < oh; y++) {
+      for (let xx = 0; xx < ow; xx++) {
+        let sum = 0, taps = 0;
+        for (let i = 0; i < p.kernel[0]; i++) {
+          for (let j = 0; j < p.kernel[1]; j++) {
+            const iy = y * p.stride[0] - p.padding[0] + i * p.dilation[0], ix = xx * p.stride[1] - p.padding[1] + j * p.dilation[1];
+            if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+            sum += x[(plane * h + iy) * w + ix]!;
+            taps++;
+          }
+        }
+        const div = includePad ? p.kernel[0] * p.kernel[1] : taps;
+        const mean = div === 0 ? 0 : sum / div;
+        out.push(dtype === 'float32' ? Math.fround(mean) : mean);
+      }
+    }
+  }
+  return out;
+}
+
+test('average pooling, wasm and js: equal the reference bit for bit (both countIncludePad), specials included', () => {
+  fc.assert(fc.property(arbCase, fc.boolean(), ({ xs, p, dtype, specials, seed }, includePad) => {
+    const x = data(xs[0] * xs[1] * xs[2] * xs[3], seed, dtype, specials);
+    const want = referenceAvg(x, xs, p, includePad, dtype);
+    for (const variant of ['js', 'wasm'] as const) {
+      const got = withVariant(variant, () => avgPool2d(x, xs, { ...p, countIncludePad: includePad }));
+      assert.ok(same(got, want), `${variant} ${dtype} ${JSON.stringify({ xs, p, includePad, specials, seed })}`);
+      assert.is(got.constructor, x.constructor);
+    }
+  }), { numRuns: 400 });
 });
 
 test('max pooling wasm: a conv-net shape (overlapping 3×3/2 windows, padding) equals the JS loops bit for bit', () => {

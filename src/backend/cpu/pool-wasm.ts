@@ -1,5 +1,5 @@
 /**
- * The WebAssembly SIMD path of max pooling (kernels in ./wasm/pool-kernel.ts): operands are
+ * The WebAssembly SIMD path of max pooling and average-pooling forward (kernels in ./wasm/pool-kernel.ts): operands are
  * staged into the single-thread engine's memory; windows wholly inside the input run in
  * SIMD lanes over adjacent output columns, the rest (windows reaching into the padding,
  * and the columns left after whole vectors) through the reference loop `maxPoolWindows`,
@@ -9,7 +9,10 @@
  * Measured with `node --import tsx bench/crossover.ts pool` (2-core box under load ~6, ms per
  * call, js vs wasm): [64,32,26,26] 2×2/2 float32 forward 20.3 vs 2.8, backward (argmax and
  * scatter) 38 vs 11.5, gather 38 vs 8.2; float64 forward 23 vs 12; [8,64,32,32] 3×3/2 pad 1
- * float32 forward 35 vs 11 (noisy), backward 28 vs 6.1. Inside one call (64×32×26×26 f32,
+ * float32 forward 35 vs 11 (noisy), backward 28 vs 6.1. A quieter run (load ~2): [64,32,26,26]
+ * max 11.1 vs 1.48 (f32), 10.4 vs 2.26 (f64); avgPool2d 6.2 vs 1.28 (f32), 6.3 vs 2.14 (f64);
+ * [8,64,32,32] 3×3/2 pad 1 avg 3.4 vs 0.90. avgPool2dBackward stays a JavaScript loop (overlapping
+ * windows scatter into the same cells across lanes). Inside one call (64×32×26×26 f32,
  * forward): staging x ~0.6 ms, kernel ~1.2 ms, border loop ~0.4 ms, copying the result out
  * into a fresh array ~1.1 ms: moving memory, not comparing, is most of it (5.5 MB in,
  * 1.4 MB out; a fresh 5.5 MB array alone costs 0.5–1 ms on this box).
@@ -19,7 +22,7 @@
 import { allocate, dtypeOf, type FloatArray } from '../../tensor/dtype.js';
 import type { Shape4 } from './conv.js';
 import { singleThreadEngine } from './gemm.js';
-import { maxPoolWindows, poolAxis, type Pool2dParams, type PoolRegion } from './pool.js';
+import { avgPoolWindows, maxPoolWindows, poolAxis, type AvgPool2dParams, type Pool2dParams, type PoolRegion } from './pool.js';
 import { buildPoolModule, FIXED_WINDOWS } from './wasm/pool-kernel.js';
 import { ARENA_LIMIT_BYTES, CONTROL_BYTES, MAX_PAGES, type WasmGemmEngine } from './wasm/gemm-kernel.js';
 
@@ -96,7 +99,7 @@ function interior(xShape: Shape4, p: Pool2dParams, lanes: number): PoolRegion & 
  * `extraBytes` more are reserved after the results for the caller. Returns the engine views
  * and the layout, or null when the arena would be too large.
  */
-function runMax(x: FloatArray, xShape: Shape4, p: Pool2dParams, withArg: boolean, extraBytes: number) {
+function runMax(x: FloatArray, xShape: Shape4, p: Pool2dParams, withArg: boolean, extraBytes: number, mode: 'max' | 'avg' = 'max') {
   const k = poolKernels();
   if (!k) return null;
   const f32 = x instanceof Float32Array;
@@ -125,13 +128,14 @@ function runMax(x: FloatArray, xShape: Shape4, p: Pool2dParams, withArg: boolean
     const cls = sw === 1 ? 's1' : sw === 2 ? 's2' : 'sn';
     const [kh, kw] = p.kernel;
     const fixed = kh === kw && (FIXED_WINDOWS as readonly number[]).includes(kh) ? `_${kh}x${kw}` : '';
-    k.fns[`max_${f32 ? 'f32' : 'f64'}_${cls}${fixed}`]!(
+    k.fns[`${mode}_${f32 ? 'f32' : 'f64'}_${cls}${fixed}`]!(
       L.x, L.out, withArg ? L.arg : 0, L.steps, planes, xShape[2] * xShape[3], g.oh * g.ow, xShape[3], g.ow,
       g.oy0, g.oy1, g.ox0, g.nvec, p.stride[0], p.kernel[0], p.kernel[1], p.dilation[0], p.dilation[1], sw,
       -(p.padding[0] * xShape[3] + p.padding[1]),
     );
   }
-  maxPoolWindows(x, xShape, p, outView, withArg ? argView : null, g.nvec > 0 ? g : null);
+  if (mode === 'avg') avgPoolWindows(x, xShape, p, outView, g.nvec > 0 ? g : null);
+  else maxPoolWindows(x, xShape, p, outView, withArg ? argView : null, g.nvec > 0 ? g : null);
   return { k, view, outView, argView, L, count, e, f32 };
 }
 
@@ -169,4 +173,10 @@ export function maxPoolGatherWasm(x: FloatArray, v: FloatArray, xShape: Shape4, 
   r.view.set(v, vAt / e);
   r.k.fns[`gather_${r.f32 ? 'f32' : 'f64'}`]!(vAt, r.L.arg, oAt, r.count);
   return r.view.slice(oAt / e, oAt / e + r.count);
+}
+
+/** `avgPool2d` (./pool.ts) on the wasm path (interior windows in SIMD); null if the arena would be too large. */
+export function avgPoolWasm(x: FloatArray, xShape: Shape4, p: AvgPool2dParams): FloatArray | null {
+  const r = runMax(x, xShape, p, false, 0, 'avg');
+  return r ? r.outView.slice() : null;
 }

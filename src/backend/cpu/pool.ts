@@ -16,7 +16,7 @@
  */
 import { allocate, dtypeOf, type FloatArray } from '../../tensor/dtype.js';
 import { windowOutputSize, type Pair, type Shape4 } from './conv.js';
-import { maxPoolBackwardWasm, maxPoolGatherWasm, maxPoolWasm, poolKernels } from './pool-wasm.js';
+import { avgPoolWasm, maxPoolBackwardWasm, maxPoolGatherWasm, maxPoolWasm, poolKernels } from './pool-wasm.js';
 
 /** Implementations of the pooling kernels: `'js'` loops (always available), `'wasm'` SIMD. */
 export type PoolVariant = 'js' | 'wasm';
@@ -297,6 +297,22 @@ export function maxPool2dGather(v: FloatArray, argmax: Int32Array): FloatArray {
  * Returns `[N, C, OH, OW]`.
  */
 export function avgPool2d(x: FloatArray, xShape: Shape4, p: AvgPool2dParams): FloatArray {
+  if (usePoolWasm(x.length)) {
+    const r = avgPoolWasm(x, xShape, p);
+    if (r) return r;
+  }
+  const [oh, ow] = pool2dOutputShape(xShape, p).slice(2) as [number, number];
+  const out = allocate(dtypeOf(x), xShape[0] * xShape[1] * Math.max(0, oh) * Math.max(0, ow));
+  avgPoolWindows(x, xShape, p, out, null);
+  return out;
+}
+
+/**
+ * The reference average-pooling loop into `out` (possibly a view into wasm memory), for
+ * every output position outside `skip` (all when null).
+ * @internal Shared with the wasm path (./pool-wasm.ts), which does the interior windows.
+ */
+export function avgPoolWindows(x: FloatArray, xShape: Shape4, p: AvgPool2dParams, out: FloatArray, skip: PoolRegion | null): void {
   const [n, c, h, w] = xShape;
   const rows = poolAxis(h, p.kernel[0], p.stride[0], p.padding[0], p.dilation[0]);
   const cols = poolAxis(w, p.kernel[1], p.stride[1], p.padding[1], p.dilation[1]);
@@ -304,13 +320,18 @@ export function avgPool2d(x: FloatArray, xShape: Shape4, p: AvgPool2dParams): Fl
   const includePad = p.countIncludePad ?? true;
   const full = p.kernel[0] * p.kernel[1];
   const oh = rows.out, ow = cols.out, hw = h * w, ohw = oh * ow;
-  const out = allocate(dtypeOf(x), n * c * ohw);
   for (let plane = 0; plane < n * c; plane++) {
     const xOff = plane * hw;
-    let k = plane * ohw;
     for (let oy = 0; oy < oh; oy++) {
       const iLo = rows.lo[oy]!, iHi = rows.hi[oy]!, yb = rows.base[oy]!;
-      for (let ox = 0; ox < ow; ox++, k++) {
+      const inside = skip !== null && skip.ox1 > skip.ox0 && oy >= skip.oy0 && oy < skip.oy1;
+      const skipFrom = inside ? skip.ox0 : ow, skipTo = inside ? Math.min(skip.ox1, ow) : ow;
+      if (skipFrom === 0 && skipTo === ow) continue;
+      for (let ox = 0; ox < ow; ox++) {
+        if (ox === skipFrom) {
+          ox = skipTo - 1;
+          continue;
+        }
         const jLo = cols.lo[ox]!, jHi = cols.hi[ox]!, xb = cols.base[ox]!;
         let sum = 0;
         for (let i = iLo; i < iHi; i++) {
@@ -318,11 +339,10 @@ export function avgPool2d(x: FloatArray, xShape: Shape4, p: AvgPool2dParams): Fl
           for (let j = jLo; j < jHi; j++) sum += x[r + j * dw]!;
         }
         const count = includePad ? full : (iHi - iLo) * (jHi - jLo);
-        out[k] = count > 0 ? sum / count : 0;
+        out[plane * ohw + oy * ow + ox] = count > 0 ? sum / count : 0;
       }
     }
   }
-  return out;
 }
 
 /**

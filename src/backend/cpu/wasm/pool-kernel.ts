@@ -14,6 +14,8 @@
  *   Selection is the JavaScript loop's, lane by lane: taps in row-major order, a tap
  *   replaces the current choice when it is strictly greater, or when it is NaN and the
  *   choice is not (so ties keep the first maximum and the first NaN wins).
+ * - `avg_<dt>_<s>…(same parameters; arg and steps unused)`: window means, summed in float64
+ *   in scan order and divided by kh·kw (all taps are in bounds here), like the JS loop.
  * - `scatter_<dt>(dy, arg, dx, count)`: `dx[arg[i]] += dy[i]` for `arg[i] ≥ 0`, in order.
  * - `gather_<dt>(v, arg, out, count)`: `out[i] = arg[i] ≥ 0 ? v[arg[i]] : 0`.
  *
@@ -79,16 +81,20 @@ const MAX_PARAMS = 20;
 export const FIXED_WINDOWS = [2, 3] as const;
 
 /**
- * The max kernel for one dtype and stride class; `taps` [kh, kw] fixes the window at
+ * The max (or, with mode 'avg', mean) kernel for one dtype and stride class; `taps` [kh, kw] fixes the window at
  * generation time (tap loops unrolled, offsets hoisted into locals), null reads KH, KW.
  */
-function maxKernel(fl: Flavor, sc: StrideClass, taps: [number, number] | null): FunctionBuilder {
+function windowKernel(fl: Flavor, sc: StrideClass, taps: [number, number] | null, mode: 'max' | 'avg' = 'max'): FunctionBuilder {
+  const avg = mode === 'avg';
   const f = new FunctionBuilder(Array<ValType>(MAX_PARAMS).fill(i32), []);
   const [X, OUT, ARG, STEPS, PLANES, HW, OHW, W, OW, OY0, OY1, OX0, NVEC, SH, KH, KW, DH, DW, SW, OFF] = range(0, MAX_PARAMS) as [
     number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number];
   const plane = f.local(i32), oy = f.local(i32), vi = f.local(i32), i = f.local(i32), j = f.local(i32);
   const rowIdx = f.local(i32), outAt = f.local(i32), base = f.local(i32), t = f.local(i32), addr = f.local(i32), swb = f.local(i32);
   const steps = f.local(v128), idx = f.local(v128), best = f.local(v128), at = f.local(v128), v = f.local(v128), upd = f.local(v128);
+  // avg: float64 sums (as the JavaScript loop's `sum` is a double), two for float32's 4 lanes
+  const acc0 = f.local(v128), acc1 = f.local(v128), count = f.local(v128);
+  f.get(KH).get(KW).i32Mul().i32x4Splat().f64x2ConvertLowI32x4S().set(count);
   f.get(STEPS).v128Load().set(steps);
   f.get(SW).i32(fl.shift).i32Shl().set(swb);
   // fixed windows: each tap's element offset and its splat as an index vector, hoisted
@@ -121,17 +127,29 @@ function maxKernel(fl: Flavor, sc: StrideClass, taps: [number, number] | null): 
       forLoop(f, vi, () => f.i32(0), () => f.get(NVEC), 1, () => {
         // element index of tap (0, 0) of lane 0
         f.get(rowIdx).get(OX0).get(vi).i32(fl.lanes).i32Mul().i32Add().get(SW).i32Mul().i32Add().set(base);
-        fl.addIndex(fl.splatIndex(f.get(base)).get(steps)).set(idx);
-        f.get(X).get(base).i32(fl.shift).i32Shl().i32Add().set(addr);
-        loadTaps();
-        f.set(best);
-        f.get(idx).set(at);
+        if (avg) {
+          f.v128Zero().set(acc0).v128Zero().set(acc1);
+        } else {
+          fl.addIndex(fl.splatIndex(f.get(base)).get(steps)).set(idx);
+          f.get(X).get(base).i32(fl.shift).i32Shl().i32Add().set(addr);
+          loadTaps();
+          f.set(best);
+          f.get(idx).set(at);
+        }
         const tap = (tElem: () => void, tIdx: () => void): void => {
           f.get(X).get(base);
           tElem();
           f.i32Add().i32(fl.shift).i32Shl().i32Add().set(addr);
           loadTaps();
           f.set(v);
+          if (avg) {
+            if (fl.lanes === 2) f.get(acc0).get(v).f64x2Add().set(acc0);
+            else {
+              f.get(acc0).get(v).f64x2PromoteLowF32x4().f64x2Add().set(acc0);
+              f.get(acc1).get(v).get(v).shuffle(range(8, 24)).f64x2PromoteLowF32x4().f64x2Add().set(acc1);
+            }
+            return;
+          }
           // upd = v > best | (v ≠ v & ¬(best ≠ best))
           fl.gt(f.get(v).get(best));
           fl.ne(f.get(v).get(v));
@@ -145,7 +163,7 @@ function maxKernel(fl: Flavor, sc: StrideClass, taps: [number, number] | null): 
         };
         if (fixed) {
           // tap (0, 0) is the initial choice already
-          for (let q = 1; q < fixed.length; q++) tap(() => f.get(fixed[q]!.elem), () => f.get(fixed[q]!.vec));
+          for (let q = avg ? 0 : 1; q < fixed.length; q++) tap(() => f.get(fixed[q]!.elem), () => f.get(fixed[q]!.vec));
         } else {
           forLoop(f, i, () => f.i32(0), () => f.get(KH), 1, () => {
             forLoop(f, j, () => f.i32(0), () => f.get(KW), 1, () => {
@@ -154,11 +172,22 @@ function maxKernel(fl: Flavor, sc: StrideClass, taps: [number, number] | null): 
             });
           });
         }
+        if (avg) {
+          // sum / count in float64, then (float32) one rounding, as storing the JS quotient does
+          f.get(acc0).get(count).f64x2Div().set(best);
+          if (fl.lanes === 4) {
+            f.get(best).f32x4DemoteF64x2Zero();
+            f.get(acc1).get(count).f64x2Div().f32x4DemoteF64x2Zero();
+            f.shuffle([...range(0, 8), ...range(16, 24)]).set(best);
+          }
+        }
         f.get(OUT).get(outAt).get(vi).i32(fl.lanes).i32Mul().i32Add().i32(fl.shift).i32Shl().i32Add().get(best).v128Store();
-        f.get(ARG).if();
-        f.get(ARG).get(outAt).get(vi).i32(fl.lanes).i32Mul().i32Add().i32(2).i32Shl().i32Add();
-        fl.storeIndex(f, at);
-        f.end();
+        if (!avg) {
+          f.get(ARG).if();
+          f.get(ARG).get(outAt).get(vi).i32(fl.lanes).i32Mul().i32Add().i32(2).i32Shl().i32Add();
+          fl.storeIndex(f, at);
+          f.end();
+        }
       });
     });
   });
@@ -207,8 +236,10 @@ export function buildPoolModule(memory: { shared: boolean; maxPages: number }): 
   const mod = new ModuleBuilder().importMemory({ module: 'env', name: 'memory', minPages: 1, maxPages: memory.maxPages, shared: memory.shared });
   for (const fl of [F32, F64]) {
     for (const sc of STRIDE_CLASSES) {
-      mod.addFunction(maxKernel(fl, sc, null), `max_${fl.sfx}_${sc}`);
-      for (const k of FIXED_WINDOWS) mod.addFunction(maxKernel(fl, sc, [k, k]), `max_${fl.sfx}_${sc}_${k}x${k}`);
+      mod.addFunction(windowKernel(fl, sc, null), `max_${fl.sfx}_${sc}`);
+      for (const k of FIXED_WINDOWS) mod.addFunction(windowKernel(fl, sc, [k, k]), `max_${fl.sfx}_${sc}_${k}x${k}`);
+      mod.addFunction(windowKernel(fl, sc, null, 'avg'), `avg_${fl.sfx}_${sc}`);
+      for (const k of FIXED_WINDOWS) mod.addFunction(windowKernel(fl, sc, [k, k], 'avg'), `avg_${fl.sfx}_${sc}_${k}x${k}`);
     }
     mod.addFunction(scatterKernel(fl), `scatter_${fl.sfx}`);
     mod.addFunction(gatherKernel(fl), `gather_${fl.sfx}`);
