@@ -14,9 +14,10 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import {
   Adam, Chain, Dense, Embedding, Tensor, fromData, gradient, logSoftmax, mul, oneHot, seed, setup, softmax,
-  stopGradient, sum, update, div, primal,
+  stopGradient, sum, update, div, primal, Layer, layer, nonTrainable, glorotUniform, zeros, tanh, add, matmul,
 } from '../src/index.js';
 import { LSTM, type LSTMState } from '../src/layers/recurrent.js';
+import { reset, stateful, unroll } from '../src/layers/stateful.js';
 import { prose } from './_data/prose.js';
 
 const ci = process.env.FLUXION_EXAMPLE_SCALE === 'ci' || (process.env.CI === 'true' && process.env.FLUXION_EXAMPLE_SCALE !== 'full');
@@ -97,15 +98,25 @@ function sample(logits: Tensor, temperature: number, u: number): number {
 }
 let u = 12345;
 const uniform = (): number => ((u = (Math.imul(u, 1103515245) + 12345) >>> 0) / 2 ** 32);
+const sampler = Chain(embed, stateful(lstm), head);   // keeps the LSTM's state between calls
 for (const temperature of [0.5, 1]) {
-  let state: LSTMState | undefined;
+  reset(sampler);
   let c = code.get('t')!;
   let out = 't';
   for (let i = 0; i < S.sample; i++) {
-    const [h, s] = lstm(embed(fromData(Float64Array.of(c), [1, 1])), state) as [Tensor, LSTMState];
-    state = s;
-    c = sample(head(h).reshape([V]), temperature, uniform());
+    c = sample(sampler(fromData(Float64Array.of(c), [1, 1])).reshape([V]), temperature, uniform());
     out += vocab[c];
   }
   console.log(`sample at temperature ${temperature}:\n${out}\n`);
 }
+
+// ---------------------------------------------------------------- the seeds' style: state in a field
+const Recurrent = layer(class Recurrent extends Layer<[Tensor], Tensor> {
+  static [nonTrainable]: string[] = ['hidden']; // state, not a parameter
+  Wx = glorotUniform([16, 8]); Wh = glorotUniform([16, 16]); b = zeros([16]); hidden = zeros([16]);
+  forward(x: Tensor) { return (this.hidden = tanh(add(add(matmul(this.Wx, x), matmul(this.Wh, this.hidden)), this.b))); }
+});
+const m = unroll(Recurrent(), 10);              // reset(m) between sequences
+const xs = Array.from({ length: 10 }, (_, t) => fromData(Float32Array.from({ length: 8 }, (_, k) => Math.sin(t + k)), [8]));
+const [gm] = gradient((mm: typeof m) => { reset(mm); return sum(mm(xs)[9]); }, m);
+console.log(`unroll(Recurrent(), 10): ${m(xs).length} outputs of shape [${m(xs)[0].shape}]; gradient of the last through time: Wh ${gm.model.layer.Wh.shape.join('×')}, hidden ${gm.model.layer.hidden}`);

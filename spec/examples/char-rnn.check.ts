@@ -28,4 +28,6 @@ export function check({ stdout }: ExampleOutput): void {
     assert.is(s.length, 121, 'the seed character and 120 sampled');
     for (const c of s) assert.ok(alphabet.has(c), `sampled ${JSON.stringify(c)} is in the alphabet`);
   }
+  // the seeds' layer: 10 steps of hidden size 16; the gradient reaches Wh, and the hidden field (state) gets none
+  assert.ok(stdout.includes('unroll(Recurrent(), 10): 10 outputs of shape [16]; gradient of the last through time: Wh 16×16, hidden null\n'));
 }
