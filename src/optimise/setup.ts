@@ -8,6 +8,7 @@
 import { Tensor } from '../tensor/tensor.js';
 import { ShapeError } from '../tensor/shape.js';
 import { fromData, tensor } from '../tensor/convert.js';
+import { allocate, dtypeOf, type FloatArray } from '../tensor/dtype.js';
 import { sub } from '../ops/elementwise.js';
 import { checkMutable } from '../ad/tape.js';
 import { Grads, Params, type ParamLeaf } from '../ad/params.js';
@@ -231,6 +232,9 @@ function tensorAt(model: unknown, e: Entry): Tensor {
   return x;
 }
 
+// every dotted path that has a state, per optimiser state (its entries never change)
+const knownPaths = new WeakMap<OptimiserState, Set<string>>();
+
 /**
  * Walk `grads` with `model`: every gradient tensor must sit where the model has a trainable
  * tensor of the same shape. Returns the gradients by dotted path.
@@ -264,7 +268,8 @@ function matchGradient(model: unknown, grads: unknown, opt: OptimiserState): Map
   };
   walk(model, grads, []);
   if (out.size > 0) {
-    const known = new Set(opt.entries.flatMap((e) => e.paths.map((p) => p.join('.'))));
+    let known = knownPaths.get(opt);
+    if (known === undefined) knownPaths.set(opt, (known = new Set(opt.entries.flatMap((e) => e.paths.map((p) => p.join('.'))))));
     for (const k of out.keys()) {
       if (!known.has(k)) throw new TypeError(`update: the optimiser state has no entry for ${k === '' ? 'the model' : k} (it was frozen or absent when setup ran); call setup again after thawing`);
     }
@@ -277,12 +282,46 @@ function step(leaf: StateLeaf, x: Tensor, g: Tensor): void {
   checkMutable(x, 'update');
   const rule = leaf.rule;
   if (rule.kernel !== undefined && x.device === undefined && x.isContiguous) {
-    rule.kernel(leaf.state, x.data, g.data, null);
+    rule.kernel(leaf.state, x.data, rowMajorValues(leaf, g), null);
     return;
   }
   const [s, d] = rule.apply(leaf.state, x, g);
   leaf.state = s;
   if (d !== null) x.assign(sub(x, d));
+}
+
+// Per-leaf scratch for gradients that arrive as transposed views (a Dense weight's gradient
+// is the transpose of xᵀ·dy): reused on every step, so the kernel path allocates nothing.
+const transposeScratch = new WeakMap<StateLeaf, FloatArray>();
+const TILE = 32;
+
+/**
+ * The gradient's values in row-major order. A contiguous gradient is its own storage; a 2-D
+ * transposed view (strides [1, rows]) is transposed tile by tile into the leaf's scratch
+ * array (cache-friendly, unlike the generic strided copy of `.data`); anything else is `.data`.
+ */
+function rowMajorValues(leaf: StateLeaf, g: Tensor): FloatArray {
+  if (g.device !== undefined || g.ndim !== 2 || g.isContiguous) return g.data;
+  const { data: src, stride, offset } = g.nd;
+  const [rows, cols] = g.shape;
+  if (stride[0] !== 1 || stride[1] !== rows) return g.data;
+  let out = transposeScratch.get(leaf);
+  if (out === undefined || out.length !== g.size || dtypeOf(out) !== g.dtype) {
+    out = allocate(g.dtype, g.size);
+    transposeScratch.set(leaf, out);
+  }
+  // out[i, j] = src[offset + j·rows + i]
+  for (let i0 = 0; i0 < rows; i0 += TILE) {
+    const i1 = Math.min(i0 + TILE, rows);
+    for (let j0 = 0; j0 < cols; j0 += TILE) {
+      const j1 = Math.min(j0 + TILE, cols);
+      for (let i = i0; i < i1; i++) {
+        const o = i * cols;
+        for (let j = j0, s = offset + j0 * rows + i; j < j1; j++, s += rows) out[o + j] = src[s];
+      }
+    }
+  }
+  return out;
 }
 
 function updateImplicit(opt: OptimiserState | Rule, ps: Params, gs: Grads): void {

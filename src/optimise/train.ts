@@ -5,6 +5,7 @@
  * or gradient, leaving the model and optimiser state as they were after the last good step.
  */
 import { Tensor } from '../tensor/tensor.js';
+import type { FloatArray } from '../tensor/dtype.js';
 import { withGradient } from '../ad/pullback.js';
 import { isRule, type HyperValue, type Rule } from './rule.js';
 import { OptimiserState, adjust, setup, update } from './setup.js';
@@ -185,13 +186,47 @@ function readLoss(value: unknown): { loss: number; metrics: Record<string, numbe
   return { loss, metrics };
 }
 
+/**
+ * The storage range that holds exactly the elements of `t`, when its strides are a
+ * permutation of a dense layout (contiguous, or a transposed view such as a Dense weight's
+ * gradient), so it can be scanned in place without the copy that `.data` makes of a view.
+ */
+function denseStorage(t: Tensor): FloatArray | undefined {
+  if (t.device !== undefined) return undefined;
+  const { data, stride, offset } = t.nd;
+  const dims: [number, number][] = [];
+  for (let i = 0; i < t.ndim; i++) if (t.shape[i] !== 1) dims.push([stride[i], t.shape[i]]);
+  dims.sort((a, b) => a[0] - b[0]);
+  let expected = 1;
+  for (const [s, n] of dims) {
+    if (s !== expected) return undefined;
+    expected *= n;
+  }
+  return offset === 0 && data.length === t.size ? data : data.subarray(offset, offset + t.size);
+}
+
+/** Index of the first NaN or ±Infinity in `d`, or -1. */
+function nonFiniteIndex(d: FloatArray): number {
+  // v·0 is 0 for every finite v and NaN otherwise: a branch-free pass over blocks, then a
+  // search only inside a block that is not all finite
+  const n = d.length, BLOCK = 1024;
+  for (let b = 0; b < n; b += BLOCK) {
+    const e = Math.min(b + BLOCK, n);
+    let a0 = 0, a1 = 0, i = b;
+    for (; i + 1 < e; i += 2) { a0 += d[i] * 0; a1 += d[i + 1] * 0; }
+    if (i < e) a0 += d[i] * 0;
+    if (a0 + a1 !== 0) for (let j = b; j < e; j++) if (d[j] - d[j] !== 0) return j;
+  }
+  return -1;
+}
+
 /** The path and value of the first non-finite element of a gradient tree, if any. */
 function firstNonFinite(g: unknown): { path: string; value: number } | undefined {
   const walk = (x: unknown, path: string): { path: string; value: number } | undefined => {
     if (x instanceof Tensor) {
-      const d = x.data;
-      for (let i = 0; i < d.length; i++) if (d[i] - d[i] !== 0) return { path, value: d[i] };
-      return undefined;
+      const d = denseStorage(x) ?? x.data;
+      const i = nonFiniteIndex(d);
+      return i < 0 ? undefined : { path, value: d[i] };
     }
     if (typeof x !== 'object' || x === null || ArrayBuffer.isView(x)) return undefined;
     const keys = Array.isArray(x) ? x.map((_, i) => String(i)) : Object.keys(x);
