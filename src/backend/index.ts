@@ -101,10 +101,13 @@ export function setShapeOnlyDispatch(f: typeof shapeOnly): typeof shapeOnly {
 function kernelFor<P extends Primitive>(prim: P, inputs: Tensor[]): Kernel<P> {
   const shaped = shapeOnly?.(prim, inputs);
   if (shaped !== undefined) return shaped as Kernel<P>;
-  const device = selected === 'cpu' ? undefined : deviceBackend();
+  // an input whose values live on the device (moved there by gpu(model), or a device result)
+  // takes the operation to the device whatever setBackend chose, so values do not bounce back
+  const onDevice = inputs.some((t) => t.device?.backend === 'gpu');
+  const device = selected === 'cpu' && !onDevice ? undefined : deviceBackend();
   if (device !== undefined && device.available()) {
     const k = device.kernels[prim] as Kernel<P> | undefined;
-    if (k !== undefined && (selected === 'gpu' || (device.worthIt?.(prim, inputs) ?? false))) return k;
+    if (k !== undefined && (selected === 'gpu' || onDevice || (device.worthIt?.(prim, inputs) ?? false))) return k;
   }
   return cpuKernels[prim] as Kernel<P>;
 }

@@ -18,6 +18,10 @@ export interface DeviceStorage {
   readonly backend: string;
   /** Copy the values to a row-major typed array on the CPU. */
   read(): FloatArray;
+  /** Copy the values to the CPU without blocking, where the device can (WebGPU); else as `read`. */
+  readAsync?(): Promise<FloatArray>;
+  /** Replace the values with those of `value` (same shape), for `assign` on a device tensor. */
+  write?(value: Tensor): void;
 }
 
 /**
@@ -101,6 +105,18 @@ export class Tensor {
     return mv.contiguousData(this);
   }
 
+  /** The values as a row-major typed array, read from the device without blocking where it can. */
+  async dataAsync(): Promise<FloatArray> {
+    if (this._nd === undefined && this.device?.readAsync !== undefined) this._nd = ndarray(await this.device.readAsync(), this.shape as number[]);
+    return this.data;
+  }
+
+  /** The values as nested JavaScript arrays, read from the device without blocking where it can. */
+  async array(): Promise<NestedNumbers> {
+    await this.dataAsync();
+    return this.toArray();
+  }
+
   /** The values as nested JavaScript arrays (a number for a 0-d tensor). */
   toArray(): NestedNumbers {
     const data = this.data;
@@ -154,6 +170,11 @@ export class Tensor {
     checkMutable(this, 'assign');
     const v = mv.broadcastTo(toTensor(value, 'assign', this.dtype), this.shape);
     if (v._ad !== undefined) throw new Error('assign: cannot store a value being differentiated into a tensor in place; assign after gradient returns');
+    if (this.device?.write !== undefined) {
+      this.device.write(v);
+      this._nd = undefined;
+      return this;
+    }
     const dst = this.nd, src = v.nd;
     const dd = dst.data, sd = src.data;
     forEachRow(this.shape, [dst.stride, broadcastStrides(src, this.shape)], [dst.offset, src.offset], (n, [di, si], [ds, ss]) => {

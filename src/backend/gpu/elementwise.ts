@@ -1,0 +1,116 @@
+/**
+ * Elementwise kernels (unary, binary and comparisons with broadcasting, `where`) as gpu.js
+ * source. Functions that lose float32 accuracy near 0 when written from `exp`/`log`
+ * (expm1, log1p, sinh, tanh, erf) use their Taylor series there.
+ */
+import type { BinaryOp, CompareOp, UnaryOp } from '../../ops/primitive.js';
+import type { Tensor } from '../../tensor/tensor.js';
+import type { GpuDevice } from './device.js';
+import { broadcastStrides, linear, lit, names, operand, source, unravel, type Operand } from './codegen.js';
+
+/** x·(c0 + x·(c1 + …)) written out, for series in `v`. */
+function horner(coeffs: readonly number[], v: string): string {
+  let s = lit(coeffs[coeffs.length - 1]);
+  for (let i = coeffs.length - 2; i >= 0; i--) s = `${lit(coeffs[i])} + ${v} * (${s})`;
+  return s;
+}
+
+const fact = (n: number): number => (n <= 1 ? 1 : n * fact(n - 1));
+/** Σ x^k/k!, k = 1…8, for |x| < 0.1 (error below 1e-13 relative). */
+const EXPM1_SERIES = Array.from({ length: 8 }, (_, k) => 1 / fact(k + 1));
+/** Σ (−1)^(k+1) x^k / k, k = 1…10. */
+const LOG1P_SERIES = Array.from({ length: 10 }, (_, k) => (k % 2 === 0 ? 1 : -1) / (k + 1));
+/** sinh x / x in x²: Σ x^(2k)/(2k+1)!. */
+const SINH_SERIES = Array.from({ length: 5 }, (_, k) => 1 / fact(2 * k + 1));
+/** tanh x / x in x², from its Maclaurin series. */
+const TANH_SERIES = [1, -1 / 3, 2 / 15, -17 / 315, 62 / 2835, -1382 / 155925];
+/** erf x / x in x²: (2/√π) Σ (−1)^k x^(2k) / (k!(2k+1)). */
+const ERF_SERIES = Array.from({ length: 12 }, (_, k) => ((k % 2 === 0 ? 1 : -1) * 2) / Math.sqrt(Math.PI) / (fact(k) * (2 * k + 1)));
+
+/** Body lines computing `r` from `x`. */
+const UNARY_BODY: Record<UnaryOp, string[]> = {
+  neg: ['const r = -x;'],
+  exp: ['const r = Math.exp(x);'],
+  expm1: ['let r = Math.exp(x) - 1;', `if (Math.abs(x) < 0.1) { r = x * (${horner(EXPM1_SERIES, 'x')}); }`],
+  log: ['const r = Math.log(x);'],
+  log1p: ['let r = Math.log(1 + x);', `if (Math.abs(x) < 0.1) { r = x * (${horner(LOG1P_SERIES, 'x')}); }`],
+  sqrt: ['const r = Math.sqrt(x);'],
+  abs: ['const r = Math.abs(x);'],
+  sign: ['const r = x > 0 ? 1 : (x < 0 ? -1 : 0);'],
+  sin: ['const r = Math.sin(x);'],
+  cos: ['const r = Math.cos(x);'],
+  tan: ['const r = Math.tan(x);'],
+  asin: ['const r = Math.asin(x);'],
+  acos: ['const r = Math.acos(x);'],
+  atan: ['const r = Math.atan(x);'],
+  sinh: ['const e = Math.exp(x);', 'let r = (e - 1 / e) / 2;', `if (Math.abs(x) < 0.1) { const x2 = x * x; r = x * (${horner(SINH_SERIES, 'x2')}); }`],
+  cosh: ['const e = Math.exp(x);', 'const r = (e + 1 / e) / 2;'],
+  tanh: [
+    'const ax = Math.abs(x);', 'const e = Math.exp(-2 * ax);', 'let r = (x < 0 ? -1 : 1) * (1 - e) / (1 + e);',
+    `if (ax < 0.1) { const x2 = x * x; r = x * (${horner(TANH_SERIES, 'x2')}); }`,
+  ],
+  sigmoid: ['const r = 1 / (1 + Math.exp(-x));'],
+  relu: ['const r = x > 0 ? x : 0;'],
+  // |x| ≥ 0.5: Abramowitz & Stegun 7.1.26 (absolute error < 1.5e-7, relative < 3e-7 there)
+  erf: [
+    'const ax = Math.abs(x);', 'const t = 1 / (1 + 0.3275911 * ax);',
+    'const poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));',
+    'let r = (x < 0 ? -1 : 1) * (1 - poly * Math.exp(-ax * ax));',
+    `if (ax < 0.5) { const x2 = x * x; r = x * (${horner(ERF_SERIES, 'x2')}); }`,
+  ],
+};
+
+/** Body lines computing `r` from `x` and `y`. */
+const BINARY_BODY: Record<BinaryOp | CompareOp, string[]> = {
+  add: ['const r = x + y;'], sub: ['const r = x - y;'], mul: ['const r = x * y;'], div: ['const r = x / y;'],
+  // GLSL's pow is undefined for x < 0 and for 0^0: the sign of odd integer powers and the
+  // zero cases are restored here (a negative base with a non-integer exponent has no real value)
+  pow: [
+    'let r = Math.pow(Math.abs(x), y);',
+    'if (x < 0) { const half = y / 2; if (Math.floor(y) == y && Math.floor(half) != half) { r = -r; } }',
+    'if (x == 0) { r = y > 0 ? 0 : 1 / 0; }',
+    'if (y == 0) { r = 1; }',
+  ],
+  maximum: ['const r = Math.max(x, y);'], minimum: ['const r = Math.min(x, y);'],
+  atan2: ['const r = Math.atan2(x, y);'],
+  mod: ['const r = x - y * Math.floor(x / y);'],
+  gt: ['const r = x > y ? 1 : 0;'], ge: ['const r = x >= y ? 1 : 0;'], lt: ['const r = x < y ? 1 : 0;'],
+  le: ['const r = x <= y ? 1 : 0;'], eq: ['const r = x == y ? 1 : 0;'], ne: ['const r = x != y ? 1 : 0;'],
+};
+
+/** The broadcast shape of several shapes (already checked compatible by the op layer). */
+export function broadcastShape(shapes: readonly (readonly number[])[]): number[] {
+  const rank = Math.max(...shapes.map((s) => s.length));
+  const out = new Array<number>(rank).fill(1);
+  for (const s of shapes) for (let d = 0; d < s.length; d++) {
+    const o = rank - s.length + d;
+    if (s[d] !== 1) out[o] = s[d];
+  }
+  return out;
+}
+
+/** Lines and read expressions for operands broadcast to `shape` (the flat index where no broadcast is needed). */
+export function broadcastReads(ops: Operand[], inputs: readonly Tensor[], shape: readonly number[]): { lines: string[]; reads: string[] } {
+  const rank = shape.length;
+  const same = (t: Tensor) => t.ndim === rank && t.shape.every((n, d) => n === shape[d]);
+  const lines = inputs.every((t) => same(t) || t.size === 1) ? [] : unravel(shape, 'i', 'o');
+  const coords = names('o', rank);
+  const reads = inputs.map((t, k) => (t.size === 1 ? ops[k].at('0') : same(t) ? ops[k].at('i') : ops[k].at(linear(coords, broadcastStrides(t.shape, rank)))));
+  return { lines, reads };
+}
+
+/** Kernels of the elementwise primitives on `dev`. */
+export function elementwiseKernels(dev: GpuDevice) {
+  const run = (op: string, inputs: Tensor[], body: (reads: string[]) => string[]) => {
+    const shape = broadcastShape(inputs.map((t) => t.shape));
+    const ops = inputs.map((t, k) => operand(dev, t, `a${k}`));
+    const { lines, reads } = broadcastReads(ops, inputs, shape);
+    const size = shape.reduce((a, b) => a * b, 1);
+    return { buffer: dev.run(op, source(ops, [...lines, ...body(reads)], 'r'), size, ops.map((o) => o.arg)), shape };
+  };
+  return {
+    unary: (op: UnaryOp, x: Tensor) => run(op, [x], ([r]) => [`const x = ${r};`, ...UNARY_BODY[op]]),
+    binary: (op: BinaryOp | CompareOp, a: Tensor, b: Tensor) => run(op, [a, b], ([ra, rb]) => [`const x = ${ra};`, `const y = ${rb};`, ...BINARY_BODY[op]]),
+    where: (c: Tensor, a: Tensor, b: Tensor) => run('where', [c, a, b], ([rc, ra, rb]) => [`const r = ${rc} != 0 ? ${ra} : ${rb};`]),
+  };
+}
