@@ -61,6 +61,7 @@ export {
   trainables, fmap, f32, f64, destructure, state, loadState, flattenState, freeze, thaw, isFrozen, tensorEntries,
   type TensorEntry, type StateTree,
 } from './layers/tree.js';
+export { gpu, cpu } from './layers/device.js';
 
 // Convolution and pooling layers (NCHW)
 export {

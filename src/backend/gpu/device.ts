@@ -23,7 +23,7 @@ export function loadGpuJs(): GpuModule | null {
   gpuModule = null;
   try {
     const g = globalThis as unknown as { GPU?: GpuModule['GPU'] | { GPU: GpuModule['GPU'] }; process?: NodeJS.Process };
-    if (g.GPU) gpuModule = { GPU: 'GPU' in g.GPU ? g.GPU.GPU : g.GPU } as GpuModule;
+    if (g.GPU) gpuModule = ('GPU' in g.GPU ? g.GPU : { GPU: g.GPU }) as GpuModule;
     else {
       const mod = g.process?.getBuiltinModule?.('node:module') as typeof import('node:module') | undefined;
       if (mod) gpuModule = mod.createRequire(import.meta.url)('gpu.js') as GpuModule;
@@ -61,14 +61,14 @@ export class GpuDevice {
   /** Whether results are textures (a GL mode) or arrays (gpu.js's CPU modes). */
   readonly textures: boolean;
 
-  constructor(readonly gpu: GPUType) {
-    this.textures = gpu.mode !== 'cpu' && gpu.mode !== 'webasm';
-  }
+  /** The gpu.js mode in use: the kernel type it chose ('webgl2', 'webgl', 'headlessgl'), where gpu.js itself says only 'gpu'. */
+  readonly mode: string;
 
-  /** The gpu.js mode in use: the kernel type it chose ('webgl2', 'headlessgl', …), not just 'gpu'. */
-  get mode(): string {
-    const chosen = (this.gpu as unknown as { Kernel?: { mode?: string } }).Kernel?.mode;
-    return chosen ?? this.gpu.mode ?? 'unknown';
+  constructor(readonly gpu: GPUType, m: GpuModule) {
+    this.textures = gpu.mode !== 'cpu' && gpu.mode !== 'webasm';
+    const K = (gpu as unknown as { Kernel?: unknown }).Kernel;
+    const kinds: [string, unknown][] = [['webgl2', m.WebGL2Kernel], ['webgl', m.WebGLKernel], ['headlessgl', m.HeadlessGLKernel]];
+    this.mode = kinds.find(([, k]) => k !== undefined && k === K)?.[0] ?? gpu.mode ?? 'unknown';
   }
 
   /** Timing of every kernel compiled so far. */

@@ -81,7 +81,7 @@ export function gpuBackend(options: GpuBackendOptions = {}): GpuBackend {
     }
     try {
       const g: GPUType = new m.GPU(options.mode ? { mode: options.mode as 'gpu' } : {});
-      if (options.mode !== undefined || DEVICE_MODES.includes(g.mode)) dev = new GpuDevice(g);
+      if (options.mode !== undefined || DEVICE_MODES.includes(g.mode)) dev = new GpuDevice(g, m);
       else reason = `gpu.js found no WebGL/WebGPU context (it would run in its '${g.mode}' mode, slower than the CPU backend)`;
     } catch (e) {
       reason = `gpu.js could not start: ${(e as Error).message.split('\n')[0]}`;
