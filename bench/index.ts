@@ -49,6 +49,11 @@ else for (const line of formatTable(rows)) console.log(line);
 // operator transform (rewritten against plain code).
 console.log('');
 await benchAd(filter);
+// The GPU section only when asked for (`npm run bench -- gpu`), so a machine without a GPU stays quick.
+if (process.argv.slice(2).some((t) => t.toLowerCase() === 'gpu')) {
+  console.log('');
+  await (await import('./gpu.js')).benchGpu();
+}
 if (process.argv.length <= 2 || filter('transform', '')) {
   console.log('\nOperator transform: rewritten module / untransformed module on the same kernels (fastest of 25 interleaved runs)');
   await runTransformBench();

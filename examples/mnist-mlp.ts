@@ -5,6 +5,7 @@
  *
  *   npm start                                   full run (5 epochs)
  *   node --import tsx examples/mnist-mlp.ts --epochs 5
+ *   node --import tsx examples/mnist-mlp.ts --backend gpu   on the GPU backend (gpu(model), setBackend('gpu'))
  *
  * With CI set (as in CI), it runs on small settings: 10,000 training images, 1 epoch.
  * `spec/examples/mnist-mlp.check.ts` checks the printed accuracy against the test labels.
@@ -12,6 +13,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import {
   Chain, Dense, relu, logitCrossentropy, Adam, setup, train, DataLoader, onehotbatch, onecold, seed, cosineAnnealing,
+  gpu, setBackend, backendInfo,
 } from 'fluxion';
 import { loadMNIST, DIGITS } from './_data/mnist.js';
 import { svgChart, terminalChart } from './_util/plot.js';
@@ -22,6 +24,12 @@ const arg = (name: string, fallback: number): number => {
   return i >= 0 ? Number(process.argv[i + 1]) : fallback;
 };
 const epochs = arg('epochs', small ? 1 : 5);
+const backend = process.argv.includes('--backend') ? process.argv[process.argv.indexOf('--backend') + 1] : 'cpu';
+if (backend !== 'cpu') {
+  setBackend(backend as 'gpu' | 'auto');
+  console.log('backend:', backendInfo());
+}
+const onBackend = <M>(m: M): M => (backend === 'gpu' ? gpu(m) : m);
 
 seed(1);
 const train_ = loadMNIST('train', { limit: small ? 10_000 : undefined });
@@ -29,7 +37,7 @@ const test = loadMNIST('test');
 const X = train_.images, Y = onehotbatch(train_.labels, DIGITS, { dtype: 'float32' });
 console.log(`MNIST: ${X.shape[0]} training images, ${test.images.shape[0]} test images`);
 
-const model = Chain(Dense(784, 256, relu), Dense(256, 128, relu), Dense(128, 10));
+const model = onBackend(Chain(Dense(784, 256, relu), Dense(256, 128, relu), Dense(128, 10)));
 console.log(model);
 
 const opt = setup(Adam(1e-3), model);
