@@ -18,9 +18,11 @@ import { type Filter, type Row, describeMachine, formatTable, makeFilter } from 
 import { benchTensor } from './tensor.js';
 import { benchAd } from './ad.js';
 import { runTransformBench } from './transform.js';
+import { benchTrain } from './train.js';
 
 const SECTIONS: { name: string; run: (filter: Filter) => Promise<Row[]> }[] = [
   { name: 'tensor', run: benchTensor },
+  { name: 'train', run: benchTrain },
 ];
 
 const filter = makeFilter(process.argv.slice(2));
