@@ -6,18 +6,15 @@
  * the final state of one chunk carried into the next with `stopGradient`. Prints the loss
  * falling and text sampled at a temperature. `FLUXION_EXAMPLE_SCALE=ci` (or `CI=true`) runs
  * small settings; `spec/examples/char-rnn.check.ts` checks what it prints.
- *
- * Imports come from the sources (`../src/…`) until `src/index.ts` exports the recurrent layers.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import {
-  Adam, Chain, Dense, Embedding, Tensor, fromData, gradient, logSoftmax, mul, oneHot, seed, setup, softmax,
-  stopGradient, sum, update, div, primal, Layer, layer, nonTrainable, glorotUniform, zeros, tanh, add, matmul,
-} from '../src/index.js';
-import { LSTM, type LSTMState } from '../src/layers/recurrent.js';
-import { reset, stateful, unroll } from '../src/layers/stateful.js';
+  Adam, Chain, Dense, Embedding, Tensor, fromData, gradient, logSoftmax, mul, oneHot, seed, setup,
+  softmax, stopGradient, sum, update, div, primal, Layer, layer, nonTrainable, glorotUniform,
+  zeros, tanh, add, matmul, LSTM, type LSTMState, reset, stateful, unroll,
+} from 'fluxion';
 import { prose } from './_data/prose.js';
 
 const ci = process.env.FLUXION_EXAMPLE_SCALE === 'ci' || (process.env.CI === 'true' && process.env.FLUXION_EXAMPLE_SCALE !== 'full');

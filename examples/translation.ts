@@ -6,15 +6,12 @@
  * held-out sentences the training never saw. Prints the loss, the accuracy and a few
  * translations with their attention weights. `FLUXION_EXAMPLE_SCALE=ci` (or `CI=true`) runs
  * small settings; `spec/examples/translation.check.ts` checks what it prints.
- *
- * Imports come from the sources (`../src/…`) until `src/index.ts` exports the recurrent layers.
  */
 import {
-  Adam, Dense, Embedding, Tensor, concat, div, fromData, gradient, logSoftmax, mul, oneHot, primal, seed, setup,
-  softmax, sum, update, where, unsqueeze, argmax, stack,
-} from '../src/index.js';
-import { LSTM, LSTMCell, type LSTMState } from '../src/layers/recurrent.js';
-import { Bidirectional, flip } from '../src/layers/stateful.js';
+  Adam, Dense, Embedding, Tensor, concat, div, fromData, gradient, logSoftmax, mul, oneHot, primal,
+  seed, setup, softmax, sum, update, where, unsqueeze, argmax, stack, LSTM, LSTMCell,
+  type LSTMState, Bidirectional, flip,
+} from 'fluxion';
 import { dateSentence, inputWords } from './_data/dates.js';
 
 const ci = process.env.FLUXION_EXAMPLE_SCALE === 'ci' || (process.env.CI === 'true' && process.env.FLUXION_EXAMPLE_SCALE !== 'full');

@@ -46,7 +46,7 @@ export {
 export {
   pullback, vjp, gradient, withGradient, jacobian, hessian, jvp, type Pullback,
   params, Params, Grads, type ParamLeaf,
-  customGradient, stopGradient, ignoreGradient, nonTrainable,
+  customGradient, stopGradient, ignoreGradient, nonTrainable, checkpoint,
   isTracked, primal, checkMutable,
 } from './ad/index.js';
 
@@ -80,6 +80,14 @@ export {
 export { outputSize, summary, shapes, isShapeOnly, type OutputShape, type OutputSizeOptions } from './layers/debug.js';
 export { Batch, Seq, rawbatch, isBatched, Batched, type BatchKind } from './layers/batch.js';
 
+// Recurrence: cells, sequence layers, hidden state kept between calls
+export {
+  RNNCell, LSTMCell, GRUCell, RNN, LSTM, GRU, Recurrence, initialState, isCell,
+  type Cell, type RecurrentState, type LSTMState, type CellOptions, type LSTMOptions, type GRUOptions,
+  type SequenceOptions, type SequenceCallOptions,
+} from './layers/recurrent.js';
+export { stateful, reset, unroll, flip, Bidirectional, Stateful, Unroll, Flip, concatFeatures, type StatefulOptions } from './layers/stateful.js';
+
 // Normalisation and regularisation; train/test mode
 export {
   BatchNorm, LayerNorm, GroupNorm, InstanceNorm, Dropout, AlphaDropout, trainMode, testMode, autoMode,
@@ -110,6 +118,7 @@ export {
   defineRule, isRule, showRule, type Rule, type RuleDefinition, type RuleFactory, type Hyperparameters, type HyperValue,
   type VelocityState, type MomentState, type RMSPropState, type RpropState, type AdaMaxState, type AMSGradState,
   type AdaBeliefState, type AdaGradState, type AdaDeltaState, type LionState, type AccumGradState, type ChainRule,
+  type Pair, type AdamHyper,
   setup, update, adjust, freezeState, thawState, OptimiserState, StateLeaf, type OptimiserTree,
   optimiserState, loadOptimiserState, type SavedOptimiserState,
   stepDecay, exponentialDecay, cosineAnnealing, warmup, sequence, type Schedule,

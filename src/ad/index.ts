@@ -8,3 +8,4 @@ export { nonTrainable } from './structure.js';
 export { isTracked, primal } from './tracked.js';
 export { checkMutable, tracingDepth, TrackedNumber } from './tape.js';
 export { TrackedTensor } from './tracked.js';
+export { checkpoint } from './checkpoint.js';

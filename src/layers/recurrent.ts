@@ -153,7 +153,8 @@ abstract class CellBase<S extends RecurrentState> extends Layer<[TensorLike, S?]
   /** Recurrent bias, `[G·out]`, or `false`. */
   biasHh!: Tensor | false;
 
-  protected setup(op: string, inp: number, out: number, gates: number, opts: CellOptions): void {
+  /** @internal */
+  setup(op: string, inp: number, out: number, gates: number, opts: CellOptions): void {
     checkSize(op, 'input', inp);
     checkSize(op, 'output', out);
     const dtype = opts.dtype ?? 'float32';
@@ -209,16 +210,19 @@ abstract class CellBase<S extends RecurrentState> extends Layer<[TensorLike, S?]
     else throw new TypeError(`${label} expects a state, got ${describeValue(s)}`);
   }
 
-  protected zerosState(batch: number | undefined): Tensor {
+  /** @internal */
+  zerosState(batch: number | undefined): Tensor {
     return zeros(batch === undefined ? [this.outputSize] : [batch, this.outputSize], { dtype: this.weightIh.dtype });
   }
 
-  protected biasSum(): Tensor | false {
+  /** @internal */
+  biasSum(): Tensor | false {
     if (this.biasIh === false) return this.biasHh;
     return this.biasHh === false ? this.biasIh : add(this.biasIh, this.biasHh);
   }
 
-  protected arrow(): string {
+  /** @internal */
+  arrow(): string {
     return `${this.inputSize} => ${this.outputSize}`;
   }
 }

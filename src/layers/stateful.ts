@@ -180,7 +180,8 @@ export const Stateful = layer(class Stateful extends Layer<[any, SequenceCallOpt
     return this.trackFields(() => inner(x));
   }
 
-  private keep(s: unknown): void {
+  /** @internal */
+  keep(s: unknown): void {
     const st = this[storeKey];
     const tapes = new Set<Tape>();
     tapesIn(s, tapes);
@@ -199,8 +200,9 @@ export const Stateful = layer(class Stateful extends Layer<[any, SequenceCallOpt
    * values before the first call, for `reset`), written through to the original when a traced
    * copy ran (the copy and the original then hold the same values, so the gradient's walk sees
    * the field unchanged and gives it no gradient), and untraced in both when the gradient ends.
+   * @internal
    */
-  private trackFields(call: () => unknown): unknown {
+  trackFields(call: () => unknown): unknown {
     const st = this[storeKey];
     const onCopy = st.owner !== this;
     if (onCopy) {

@@ -10,7 +10,7 @@ export {
   Descent, Momentum, Nesterov, RMSProp, Rprop, Adam, AdamW, RAdam, NAdam, AdaMax, AMSGrad, AdaBelief,
   AdaGrad, AdaDelta, Lion,
   type VelocityState, type MomentState, type RMSPropState, type RpropState, type AdaMaxState,
-  type AMSGradState, type AdaBeliefState, type AdaGradState, type AdaDeltaState, type LionState,
+  type AMSGradState, type AdaBeliefState, type AdaGradState, type AdaDeltaState, type LionState, type Pair, type AdamHyper,
 } from './rules.js';
 export { WeightDecay, SignDecay, ClipGrad, ClipNorm, AccumGrad, OptimiserChain, type AccumGradState, type ChainRule } from './composite.js';
 export { setup, update, adjust, freezeState, thawState, OptimiserState, StateLeaf, type OptimiserTree } from './setup.js';

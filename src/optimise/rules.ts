@@ -10,7 +10,8 @@
 import type { Tensor } from '../tensor/tensor.js';
 import { betaPair, defineRule, filledLike, nonNegative, unitInterval } from './rule.js';
 
-type Pair = readonly [number, number];
+/** Two coefficients, such as Adam's `beta`. */
+export type Pair = readonly [number, number];
 
 /** State of rules that keep one moving average (Momentum, Nesterov). */
 export interface VelocityState { velocity: Tensor }
@@ -143,7 +144,8 @@ export const Rprop = defineRule<{ eta: number; ell: Pair; gamma: Pair }, RpropSt
   },
 });
 
-type AdamHyper = { eta: number; beta: Pair; epsilon: number };
+/** The hyperparameters the Adam family shares. */
+export type AdamHyper = { eta: number; beta: Pair; epsilon: number };
 const adamDefaults: AdamHyper = { eta: 0.001, beta: [0.9, 0.999], epsilon: 1e-8 };
 const adamOrder = ['eta', 'beta', 'epsilon'] as const;
 const adamCheck = (name: string) => (h: AdamHyper): void => {
