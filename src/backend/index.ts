@@ -47,6 +47,12 @@ const deviceBackend = (): Backend | undefined => (deviceSlot === null ? (deviceS
 let selected: BackendName = 'cpu';
 let warned = false;
 
+/** @internal The device backend when one can run here (used by `gpu(model)`), else `undefined`. */
+export function availableDeviceBackend(): Backend | undefined {
+  const d = deviceBackend();
+  return d !== undefined && d.available() ? d : undefined;
+}
+
 /** @internal Replace the device backend (tests use this to run gpu.js kernels in its CPU modes). */
 export function setDeviceBackend(b: Backend | undefined): void {
   deviceSlot = b;
