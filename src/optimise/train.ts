@@ -100,8 +100,11 @@ export interface TrainOptions {
   onStep?: (info: StepInfo) => void | Promise<void>;
   /** Shorthand for a callback with only `onEpoch`. */
   onEpoch?: (info: EpochInfo) => void | Promise<void>;
-  /** Stop cleanly between steps when this aborts (history.stopped is then `'signal'`). */
-  signal?: AbortSignal;
+  /**
+   * Stop cleanly between steps when this aborts (history.stopped is then `'signal'`). Any
+   * `AbortSignal` fits; the type is structural so the declarations need neither DOM nor Node types.
+   */
+  signal?: { readonly aborted: boolean };
   /**
    * Show a progress bar per epoch (default true). It appears only on a terminal: never when
    * stdout is not a TTY, when the CI environment variable is set, or outside Node.
