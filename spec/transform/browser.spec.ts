@@ -8,43 +8,28 @@
  * skipped, so that `npm test` passes on a fresh machine; with `CI=true` it fails instead, so CI
  * cannot lose it silently. `FLUXION_CHROMIUM=/path/to/chromium` runs another binary (and
  * `spec/transform/browser-missing.spec.ts` points it at a missing one to check both paths).
+ * The skip-or-fail logic and the launch are shared with the other browser specs in
+ * `spec/_helpers/browser.ts`.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as esbuild from 'esbuild';
-import { chromium } from 'playwright-core';
 import fluxion from '../../src/transform/plugin.js';
+import { browserTest, launchChromium } from '../_helpers/browser.js';
 import { program, project } from './helpers.js';
 
-const CHROMIUM = process.env.FLUXION_CHROMIUM || '/usr/bin/chromium';
 const NAME = 'a gradient computed on a page in headless Chromium';
-const INSTALL = 'apt-get install -y chromium';
-const inCI = process.env.CI === 'true' || process.env.CI === '1';
-const missing = !existsSync(CHROMIUM);
 
-if (missing && !inCI) {
-  test.before(() => {
-    process.stdout.write(
-      `\n  browser.spec.ts DID NOT RUN: ${CHROMIUM} is missing, so "${NAME}" was skipped.\n` +
-      `  To run it, install Debian's Chromium (as CI does): ${INSTALL}\n`,
-    );
-  });
-}
-
-(missing && !inCI ? test.skip : test)(NAME, async () => {
-  assert.ok(!missing, `${CHROMIUM} is missing and CI=true, so the browser spec could not run (CI must run it): ${INSTALL}`);
+browserTest(test, 'browser.spec.ts', NAME, async () => {
   const dir = project({ 'grad.ts': program('grad.ts'), 'page.ts': program('page.ts') });
   await esbuild.build({
     entryPoints: [join(dir, 'page.ts')], bundle: true, format: 'esm', platform: 'browser', target: 'es2022',
     outfile: join(dir, 'page.js'), logLevel: 'error', plugins: [fluxion.esbuild()],
   });
   const bundle = readFileSync(join(dir, 'page.js'), 'utf8');
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage();
     const errors: string[] = [];
