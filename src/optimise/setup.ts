@@ -14,6 +14,7 @@ import { checkMutable } from '../ad/tape.js';
 import { Grads, Params, type ParamLeaf } from '../ad/params.js';
 import { constantFields, isLayerLike } from '../ad/structure.js';
 import { isRule, showRule, type HyperValue, type Rule } from './rule.js';
+import { deviceRuleStep } from '../backend/gpu/update.js';
 
 /** The state of one trainable tensor: its rule, the rule's state, and whether it is frozen. */
 export class StateLeaf<S = unknown> {
@@ -285,6 +286,8 @@ function step(leaf: StateLeaf, x: Tensor, g: Tensor): void {
     rule.kernel(leaf.state, x.data, rowMajorValues(leaf, g), null);
     return;
   }
+  // a parameter on the GPU: the rule's device kernels, with its state moved there (no read-back)
+  if (x.device !== undefined && deviceRuleStep(rule, leaf.state, x, g)) return;
   const [s, d] = rule.apply(leaf.state, x, g);
   leaf.state = s;
   if (d !== null) x.assign(sub(x, d));

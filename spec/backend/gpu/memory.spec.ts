@@ -12,7 +12,7 @@ import * as F from '../../../src/index.js';
 import { gpuMemoryStats } from '../../../src/backend/gpu/index.js';
 import { deviceUnderTest, onGpu, restoreDevice } from './env.js';
 
-const device = deviceUnderTest('gpu memory');
+const device = await deviceUnderTest('gpu memory');
 const STEPS = Number(process.env.FLUXION_GPU_STEPS ?? 10_000);
 
 if (device !== undefined) {
@@ -34,7 +34,7 @@ if (device !== undefined) {
         if (step % Math.max(1, Math.floor(STEPS / 10)) === 0) live.push(gpuMemoryStats().liveTextures);
       }
       const ms = (performance.now() - t0) / STEPS;
-      const loss = F.mse(model(x), y).item();
+      const loss = (await F.mse(model(x), y).dataAsync())[0];
       console.log(`gpu memory: live textures every ${STEPS / 10} steps: ${live.join(' ')}; ${ms.toFixed(2)} ms/step; final loss ${loss.toFixed(4)}`);
       // V8 does not see texture memory, so textures are freed in the sawtooth of its major GCs:
       // the count must fall back at least once, and the later half must not outgrow the earlier

@@ -17,23 +17,31 @@ import { BINARY, COMPARE, UNARY, type Primitive, type PrimitiveParams } from '..
 import { gpuMemoryStats } from '../../../src/backend/gpu/index.js';
 import { seededValues } from '../../_helpers/arbitraries.js';
 import { EPS, assertValues } from '../../_helpers/reference.js';
-import { deviceUnderTest, onGpu, restoreDevice } from './env.js';
+import { asyncOnly, deviceUnderTest, onGpu, restoreDevice } from './env.js';
 
-const device = deviceUnderTest('gpu parity');
+const device = await deviceUnderTest('gpu parity');
+/** WebGPU reads only asynchronously: what needs a synchronous read must throw there, saying so. */
+const webgpu = device !== undefined && asyncOnly(device);
 const f32 = (shape: number[], seed: number, scale = 1, shift = 0): Tensor =>
   tensor(seededValues(shape.reduce((a, b) => a * b, 1), seed, 'float32').map((v) => v * scale + shift), { shape, dtype: 'float32' });
 const ewTol = (c: Tensor) => { const d = c.data; return (i: number) => 1e-5 * Math.abs(d[i]) + 1e-6; };
 /** (n + 2)·ε·Σ|terms| + 1e-6, Σ|terms| from `absRun` (the same operation on |inputs|). */
 const sumTol = (n: number, absRun: () => Tensor) => { const m = absRun().data; return (i: number) => (n + 2) * EPS.float32 * Math.abs(m[i]) + 1e-6; };
 
-/** Run on the CPU and on the GPU, compare shape, dtype, placement and values. */
-function parity(what: string, run: () => Tensor, tol: (cpu: Tensor) => (i: number) => number = ewTol): void {
+/** Run on the CPU and on the GPU, compare shape, dtype, placement and values (read with `dataAsync`, as WebGPU needs). */
+async function parity(what: string, run: () => Tensor, tol: (cpu: Tensor) => (i: number) => number = ewTol): Promise<void> {
   const c = run();
   const g = onGpu(device!, run);
   assert.equal([...g.shape], [...c.shape], `${what}: shape`);
   assert.is(g.dtype, c.dtype, `${what}: dtype`);
   if (c.dtype === 'float32' && c.size > 0) assert.is(g.device?.backend, 'gpu', `${what}: result stays on the device`);
-  assertValues(g.data, c.data, tol(c), what);
+  assertValues(await g.dataAsync(), c.data, tol(c), what);
+}
+
+/** On WebGPU: `run` throws an error matching `message` (it needs a synchronous read); elsewhere: parity. */
+async function parityOrSyncError(what: string, run: () => Tensor, message: RegExp): Promise<void> {
+  if (!webgpu) return parity(what, run);
+  assert.throws(() => onGpu(device!, run), message, `${what}: on WebGPU it must say that it needs a synchronous read`);
 }
 const prim = <P extends Primitive>(p: P, inputs: Tensor[], params: PrimitiveParams[P]) => () => bind(p, inputs, params);
 const abs = (t: Tensor) => F.abs(t);
@@ -43,75 +51,75 @@ if (device !== undefined) {
   const DOMAIN: Partial<Record<(typeof UNARY)[number], [number, number]>> = {
     log: [1.5, 2], sqrt: [1.5, 2], asin: [0.95, 0], acos: [0.95, 0], tan: [1.2, 0], exp: [4, 0], sinh: [3, 0], cosh: [3, 0],
   };
-  test('unary primitives, including arguments near 0 (series branches) and far from it', () => {
+  test('unary primitives, including arguments near 0 (series branches) and far from it', async () => {
     for (const op of UNARY) {
       const [scale, shift] = DOMAIN[op] ?? [3, 0];
-      parity(op, prim(op, [f32([5, 7], 1, scale, shift)], NONE));
-      parity(`${op} near 0`, prim(op, [f32([40], 2, 0.05, op === 'log' || op === 'sqrt' ? 1 : 0)], NONE));
+      await parity(op, prim(op, [f32([5, 7], 1, scale, shift)], NONE));
+      await parity(`${op} near 0`, prim(op, [f32([40], 2, 0.05, op === 'log' || op === 'sqrt' ? 1 : 0)], NONE));
     }
   });
 
-  test('binary primitives and comparisons with broadcasting, scalars and ties', () => {
+  test('binary primitives and comparisons with broadcasting, scalars and ties', async () => {
     const shapes: [number[], number[]][] = [[[2, 3, 4], [2, 3, 4]], [[2, 3, 4], [3, 1]], [[4], [2, 3, 4]], [[2, 1, 4], [3, 1]], [[2, 3], []]];
     for (const op of [...BINARY, ...COMPARE]) {
-      shapes.forEach(([sa, sb], k) => {
+      for (const [k, [sa, sb]] of shapes.entries()) {
         const pos = op === 'pow';
         const a = f32(sa, 10 + k, pos ? 1 : 3, pos ? 2 : 0), b = f32(sb, 20 + k, pos ? 2 : 3, 0);
-        parity(`${op} [${sa}]·[${sb}]`, prim(op, [a, op === 'mod' || op === 'div' ? F.add(F.abs(b), 0.5) : b], NONE));
-      });
+        await parity(`${op} [${sa}]·[${sb}]`, prim(op, [a, op === 'mod' || op === 'div' ? F.add(F.abs(b), 0.5) : b], NONE));
+      }
       // ties for the comparisons, integers for pow of negative bases
       const ints = tensor([-2, -1, 0, 1, 2, 3], { dtype: 'float32' }), ints2 = tensor([3, 2, 0, 1, 2, -1], { dtype: 'float32' });
-      if (op !== 'div' && op !== 'mod' && op !== 'atan2') parity(`${op} on integers`, prim(op, [ints, ints2], NONE));
+      if (op !== 'div' && op !== 'mod' && op !== 'atan2') await parity(`${op} on integers`, prim(op, [ints, ints2], NONE));
     }
   });
 
-  test('where, cast, and the movement primitives', () => {
+  test('where, cast, and the movement primitives', async () => {
     const x = f32([2, 3, 4], 30);
-    parity('where', prim('where', [F.gt(f32([3, 1], 31), 0), x, f32([4], 32)], NONE));
-    parity('cast 64→32', prim('cast', [tensor(seededValues(6, 33), { shape: [2, 3] })], { dtype: 'float32' }));
-    parity('cast 32→64', prim('cast', [x], { dtype: 'float64' }));
-    parity('reshape', prim('reshape', [x], { shape: [4, 6] }));
-    parity('permute', prim('permute', [x], { perm: [2, 0, 1] }));
-    parity('broadcastTo', prim('broadcastTo', [f32([3, 1], 34)], { shape: [2, 3, 5] }));
-    parity('slice', prim('slice', [x], { start: [1, 2, 0], step: [1, -1, 2], size: [1, 3, 2] }));
-    parity('concat', prim('concat', [x, f32([2, 1, 4], 35), x], { axis: 1 }));
-    parity('concat of 11', prim('concat', Array.from({ length: 11 }, (_, k) => f32([2, k + 1], 40 + k)), { axis: 1 }));
-    parity('pad', prim('pad', [x], { pads: [[1, 0], [0, 2], [3, 1]], value: -1.5 }));
+    await parity('where', prim('where', [F.gt(f32([3, 1], 31), 0), x, f32([4], 32)], NONE));
+    await parity('cast 64→32', prim('cast', [tensor(seededValues(6, 33), { shape: [2, 3] })], { dtype: 'float32' }));
+    await parity('cast 32→64', prim('cast', [x], { dtype: 'float64' }));
+    await parity('reshape', prim('reshape', [x], { shape: [4, 6] }));
+    await parity('permute', prim('permute', [x], { perm: [2, 0, 1] }));
+    await parity('broadcastTo', prim('broadcastTo', [f32([3, 1], 34)], { shape: [2, 3, 5] }));
+    await parity('slice', prim('slice', [x], { start: [1, 2, 0], step: [1, -1, 2], size: [1, 3, 2] }));
+    await parity('concat', prim('concat', [x, f32([2, 1, 4], 35), x], { axis: 1 }));
+    await parity('concat of 11', prim('concat', Array.from({ length: 11 }, (_, k) => f32([2, k + 1], 40 + k)), { axis: 1 }));
+    await parity('pad', prim('pad', [x], { pads: [[1, 0], [0, 2], [3, 1]], value: -1.5 }));
     const idx = tensor([[2, 0], [1, 2], [0, 0]]);
-    parity('gather', prim('gather', [x, idx], { axis: 1 }));
-    parity('scatterAdd', prim('scatterAdd', [f32([2, 3, 2, 4], 36), idx], { axis: 1, size: 4 }),
+    await parity('gather', prim('gather', [x, idx], { axis: 1 }));
+    await parity('scatterAdd', prim('scatterAdd', [f32([2, 3, 2, 4], 36), idx], { axis: 1, size: 4 }),
       () => sumTol(6, () => bind('scatterAdd', [abs(f32([2, 3, 2, 4], 36)), idx], { axis: 1, size: 4 })));
   });
 
-  test('reductions over every axis set, and argmax/argmin (first extreme wins)', () => {
+  test('reductions over every axis set, and argmax/argmin (first extreme wins)', async () => {
     const x = f32([3, 4, 5], 50);
     const sets = [[0], [1], [2], [0, 1], [0, 2], [1, 2], [0, 1, 2]];
     for (const op of ['sum', 'prod', 'max', 'min'] as const) {
       for (const axes of sets) for (const keepDims of [false, true]) {
         const n = axes.reduce((a, d) => a * x.shape[d], 1);
         const tol = op === 'sum' || op === 'prod' ? () => sumTol(n, () => bind(op, [abs(x)], { axes, keepDims })) : ewTol;
-        parity(`${op} ${axes} ${keepDims}`, prim(op, [x], { axes, keepDims }), tol);
+        await parity(`${op} ${axes} ${keepDims}`, prim(op, [x], { axes, keepDims }), tol);
       }
     }
     const ties = tensor([[1, 3, 3, 0], [2, 2, -1, -1]], { dtype: 'float32' });
     for (const op of ['argmax', 'argmin'] as const) {
       for (const axis of [0, 1, null]) for (const keepDims of [false, true]) {
-        parity(`${op} ${axis}`, prim(op, [ties], { axis, keepDims }));
-        parity(`${op} ${axis} random`, prim(op, [x], { axis: axis === null ? null : axis + 1, keepDims }));
+        await parityOrSyncError(`${op} ${axis}`, prim(op, [ties], { axis, keepDims }), /float64 CPU tensor/);
+        await parityOrSyncError(`${op} ${axis} random`, prim(op, [x], { axis: axis === null ? null : axis + 1, keepDims }), /float64 CPU tensor/);
       }
     }
   });
 
-  test('matmul: 2-d, inner sizes not a multiple of 4, broadcast batches, large k', () => {
+  test('matmul: 2-d, inner sizes not a multiple of 4, broadcast batches, large k', async () => {
     const cases: [number[], number[]][] = [[[3, 5], [5, 2]], [[7, 8], [8, 9]], [[2, 1, 4, 6], [3, 6, 5]], [[1, 1], [1, 3]], [[16, 300], [300, 4]]];
     for (const [sa, sb] of cases) {
       const a = f32(sa, 60), b = f32(sb, 61);
       const k = sa[sa.length - 1];
-      parity(`matmul [${sa}]·[${sb}]`, prim('matmul', [a, b], NONE), () => sumTol(k, () => bind('matmul', [abs(a), abs(b)], NONE)));
+      await parity(`matmul [${sa}]·[${sb}]`, prim('matmul', [a, b], NONE), () => sumTol(k, () => bind('matmul', [abs(a), abs(b)], NONE)));
     }
   });
 
-  test('conv2d and its two backward kernels: stride, padding, dilation, groups', () => {
+  test('conv2d and its two backward kernels: stride, padding, dilation, groups', async () => {
     const configs = [
       { stride: [1, 1], padding: [0, 0], dilation: [1, 1], groups: 1 },
       { stride: [2, 1], padding: [1, 2], dilation: [1, 1], groups: 1 },
@@ -122,15 +130,15 @@ if (device !== undefined) {
       const y = bind('conv2d', [x, w], p);
       const dy = f32([...y.shape], 72);
       const taps = (4 / p.groups) * 3 * 2;
-      parity(`conv2d ${JSON.stringify(p)}`, prim('conv2d', [x, w], p), () => sumTol(taps, () => bind('conv2d', [abs(x), abs(w)], p)));
+      await parity(`conv2d ${JSON.stringify(p)}`, prim('conv2d', [x, w], p), () => sumTol(taps, () => bind('conv2d', [abs(x), abs(w)], p)));
       const pi = { ...p, xShape: [...x.shape] }, pf = { ...p, wShape: [...w.shape] };
-      parity('conv2dBackwardInput', prim('conv2dBackwardInput', [dy, w], pi), () => sumTol(6 * 6, () => bind('conv2dBackwardInput', [abs(dy), abs(w)], pi)));
-      parity('conv2dBackwardFilter', prim('conv2dBackwardFilter', [x, dy], pf),
+      await parity('conv2dBackwardInput', prim('conv2dBackwardInput', [dy, w], pi), () => sumTol(6 * 6, () => bind('conv2dBackwardInput', [abs(dy), abs(w)], pi)));
+      await parity('conv2dBackwardFilter', prim('conv2dBackwardFilter', [x, dy], pf),
         () => sumTol(dy.size / 6, () => bind('conv2dBackwardFilter', [abs(x), abs(dy)], pf)));
     }
   });
 
-  test('pooling, its backward kernels and the gather (ties: first in scan order)', () => {
+  test('pooling, its backward kernels and the gather (ties: first in scan order)', async () => {
     const configs = [
       { kernel: [2, 2], stride: [2, 2], padding: [0, 0], dilation: [1, 1] },
       { kernel: [3, 2], stride: [1, 2], padding: [1, 1], dilation: [1, 1] },
@@ -141,90 +149,126 @@ if (device !== undefined) {
     for (const p of configs) for (const [name, x] of [['random', xr], ['ties', xt]] as const) {
       const y = bind('maxPool2d', [x], p);
       const dy = f32([...y.shape], 81);
-      parity(`maxPool2d ${name}`, prim('maxPool2d', [x], p));
-      parity(`maxPool2dBackward ${name}`, prim('maxPool2dBackward', [x, dy], p), () => sumTol(6, () => bind('maxPool2dBackward', [x, abs(dy)], p)));
-      parity(`maxPool2dGather ${name}`, prim('maxPool2dGather', [x, f32([...x.shape], 82)], p));
+      await parity(`maxPool2d ${name}`, prim('maxPool2d', [x], p));
+      await parity(`maxPool2dBackward ${name}`, prim('maxPool2dBackward', [x, dy], p), () => sumTol(6, () => bind('maxPool2dBackward', [x, abs(dy)], p)));
+      await parity(`maxPool2dGather ${name}`, prim('maxPool2dGather', [x, f32([...x.shape], 82)], p));
       for (const countIncludePad of [true, false]) {
         const pa = { ...p, countIncludePad };
         const n = p.kernel[0] * p.kernel[1];
-        parity(`avgPool2d ${countIncludePad}`, prim('avgPool2d', [x], pa), () => sumTol(n, () => bind('avgPool2d', [abs(x)], pa)));
+        await parity(`avgPool2d ${countIncludePad}`, prim('avgPool2d', [x], pa), () => sumTol(n, () => bind('avgPool2d', [abs(x)], pa)));
         const pb = { ...pa, xShape: [...x.shape] };
-        parity(`avgPool2dBackward ${countIncludePad}`, prim('avgPool2dBackward', [dy], pb), () => sumTol(n, () => bind('avgPool2dBackward', [abs(dy)], pb)));
+        await parity(`avgPool2dBackward ${countIncludePad}`, prim('avgPool2dBackward', [dy], pb), () => sumTol(n, () => bind('avgPool2dBackward', [abs(dy)], pb)));
       }
     }
   });
 
   /** ∇ of Σ f(x…)·r on both backends: the rules run on the device with the forward ops. */
   const gradTol = (c: Tensor) => { const d = c.data; let m = 0; for (const v of d) m = Math.max(m, Math.abs(v)); return () => 2e-5 * (1 + m); };
-  function gradParity(what: string, f: (...xs: Tensor[]) => Tensor, xs: Tensor[]): void {
+  async function gradParity(what: string, f: (...xs: Tensor[]) => Tensor, xs: Tensor[]): Promise<void> {
     const r = f(...xs);
     const weights = f32([...r.shape], 99);
     const run = () => F.gradient((...a: Tensor[]) => F.sum(F.mul(f(...a), weights)), ...xs) as Tensor[];
     const cpu = run();
     const gpu = onGpu(device!, run);
-    cpu.forEach((c, k) => {
+    for (const [k, c] of cpu.entries()) {
       assert.equal([...gpu[k].shape], [...c.shape], `${what}: gradient ${k} shape`);
-      assertValues(gpu[k].data, c.data, gradTol(c), `${what}: gradient ${k}`);
-    });
+      assertValues(await gpu[k].dataAsync(), c.data, gradTol(c), `${what}: gradient ${k}`);
+    }
   }
 
-  test('derivative rules on the device: elementwise, reductions, movement, matmul, nn', () => {
+  test('derivative rules on the device: elementwise, reductions, movement, matmul, nn', async () => {
     const x = f32([3, 4], 90, 0.9), y = f32([4], 91, 1, 2), z = f32([3, 4], 92, 3);
     for (const op of UNARY) {
       if (op === 'sign') continue; // zero derivative: covered by the where/compare rules below
       const [scale, shift] = ({ log: [0.5, 2], sqrt: [0.5, 2], log1p: [0.5, 1] } as Record<string, [number, number]>)[op] ?? [0.9, 0];
-      gradParity(op, (a) => bind(op, [a], NONE), [f32([3, 4], 93, scale, shift)]);
+      await gradParity(op, (a) => bind(op, [a], NONE), [f32([3, 4], 93, scale, shift)]);
     }
     for (const op of BINARY) {
       const b = op === 'pow' || op === 'div' || op === 'mod' ? y : z;
-      gradParity(op, (a, c) => bind(op, [op === 'pow' ? F.add(F.abs(a), 0.5) : a, c], NONE), [x, b]);
+      await gradParity(op, (a, c) => bind(op, [op === 'pow' ? F.add(F.abs(a), 0.5) : a, c], NONE), [x, b]);
     }
-    gradParity('where', (a, b) => F.where(F.gt(a, 0), a, b), [x, z]);
-    gradParity('sum/prod/max/min', (a) => F.add(F.add(F.sum(a, 0), F.prod(a, 0)), F.add(F.max(a, 0), F.min(a, 0))), [z]);
-    gradParity('matmul', (a, b) => F.matmul(a, b), [x, f32([4, 5], 94)]);
-    gradParity('movement', (a) => F.concat([F.pad(F.slice(F.transpose(a), [null, [1, 3]]), [[0, 1], [2, 0]]), F.broadcastTo(F.reshape(F.sum(a), [1, 1]), [1, 4])], 0), [x]);
-    gradParity('gather', (a) => F.gather(a, [2, 0, 2], 1), [x]);
-    gradParity('softmax/logsumexp', (a) => F.add(F.softmax(a, 1), F.logsumexp(a, 1, { keepDims: true })), [z]);
+    await gradParity('where', (a, b) => F.where(F.gt(a, 0), a, b), [x, z]);
+    await gradParity('sum/prod/max/min', (a) => F.add(F.add(F.sum(a, 0), F.prod(a, 0)), F.add(F.max(a, 0), F.min(a, 0))), [z]);
+    await gradParity('matmul', (a, b) => F.matmul(a, b), [x, f32([4, 5], 94)]);
+    await gradParity('movement', (a) => F.concat([F.pad(F.slice(F.transpose(a), [null, [1, 3]]), [[0, 1], [2, 0]]), F.broadcastTo(F.reshape(F.sum(a), [1, 1]), [1, 4])], 0), [x]);
+    await gradParity('gather', (a) => F.gather(a, [2, 0, 2], 1), [x]);
+    await gradParity('softmax/logsumexp', (a) => F.add(F.softmax(a, 1), F.logsumexp(a, 1, { keepDims: true })), [z]);
     const img = f32([2, 2, 6, 6], 95), w = f32([3, 2, 3, 3], 96);
-    gradParity('conv2d', (a, b) => F.conv2d(a, b, { padding: 1, stride: 2 }), [img, w]);
-    gradParity('maxPool2d', (a) => F.maxPool2d(a, 2), [img]);
-    gradParity('avgPool2d', (a) => F.avgPool2d(a, 3, { stride: 1, padding: 1 }), [img]);
+    await gradParity('conv2d', (a, b) => F.conv2d(a, b, { padding: 1, stride: 2 }), [img, w]);
+    await gradParity('maxPool2d', (a) => F.maxPool2d(a, 2), [img]);
+    await gradParity('avgPool2d', (a) => F.avgPool2d(a, 3, { stride: 1, padding: 1 }), [img]);
   });
 
-  test('an MLP trained with Adam: the GPU copy (gpu(model)) gives the CPU losses, and reads back only the loss', () => {
+  test('an MLP trained with Adam: the GPU copy (gpu(model)) gives the CPU losses, and reads back only the loss', async () => {
     F.seed(7);
     const model = F.Chain(F.Dense(8, 16, F.tanh), F.Dense(16, 3));
     const X = f32([32, 8], 100), Y = f32([32, 3], 101);
     const onDev = onGpu(device!, () => F.gpu(model));
     const Xg = onGpu(device!, () => F.gpu(X));
     assert.is((onDev as unknown as { layers: { weight: Tensor }[] }).layers[0].weight.device?.backend, 'gpu', 'weights moved');
-    const losses = (m: typeof model, x: Tensor) => {
+    const losses = async (m: typeof model, x: Tensor) => {
       const opt = F.setup(F.Adam(1e-2), m);
       const out: number[] = [];
       for (let step = 0; step < 15; step++) {
         const before = gpuMemoryStats().reads;
         const [g] = F.gradient((mm: typeof model) => F.mse(mm(x), Y), m);
-        gradientReads += gpuMemoryStats().reads - before;
         F.update(opt, m, g);
-        out.push(F.mse(m(x), Y).item());
+        stepReads += gpuMemoryStats().reads - before;
+        out.push((await F.mse(m(x), Y).dataAsync())[0]);
       }
       return out;
     };
-    let gradientReads = 0;
-    const cpu = losses(model, X);
+    let stepReads = 0;
+    const cpu = await losses(model, X);
+    stepReads = 0;
     const reads0 = gpuMemoryStats().reads;
-    const gpu = losses(onDev, Xg);
+    const gpu = await losses(onDev, Xg);
     const reads = gpuMemoryStats().reads - reads0;
     assertValues(gpu, cpu, (i) => 1e-3 * Math.abs(cpu[i]), 'losses');
     assert.ok(cpu[14] < cpu[0], 'the loss falls');
-    assert.is(gradientReads, 0, 'the forward and backward passes read nothing back from the device');
-    // the optimiser's fused update kernels run on the CPU (src/optimise): they read each parameter and gradient back
-    console.log(`gpu parity: MLP losses ${cpu[0].toFixed(4)} → ${cpu[14].toFixed(4)} on both; 0 device reads in the gradients, ${reads} in 15 steps (15 losses, the rest the CPU-side Adam update)`);
-    const back = F.cpu(onDev);
-    assert.is((back as unknown as { layers: { weight: Tensor }[] }).layers[0].weight.device, undefined, 'cpu(model) brings the weights back');
+    // the Adam update runs as device kernels (src/backend/gpu/update.ts): a step reads nothing back
+    assert.is(stepReads, 0, 'gradient and update read nothing back from the device');
+    assert.is(reads, 15, 'the only reads are the 15 losses asked for');
+    console.log(`gpu parity: MLP losses ${cpu[0].toFixed(4)} → ${cpu[14].toFixed(4)} on both; ${reads} device reads in 15 steps (the losses), none in gradient + update`);
+    if (webgpu) {
+      // cpu(model) copies synchronously, which WebGPU cannot: it must say so
+      assert.throws(() => F.cpu(onDev), /cannot be read synchronously/, 'cpu(model) on WebGPU');
+    } else {
+      const back = F.cpu(onDev);
+      assert.is((back as unknown as { layers: { weight: Tensor }[] }).layers[0].weight.device, undefined, 'cpu(model) brings the weights back');
+    }
   });
 
-  test('float64 tensors stay on the CPU (one warning), and results match', () => {
+  test('optimiser rules with device kernels: the same steps as the CPU kernels, state on the device, no reads', async () => {
+    const rules: [string, F.Rule][] = [
+      ['Descent', F.Descent(0.1)], ['Momentum', F.Momentum(0.05, 0.8)], ['Nesterov', F.Nesterov(0.05, 0.8)],
+      ['RMSProp', F.RMSProp(0.01)], ['RMSProp centred', F.RMSProp({ eta: 0.01, centred: true })],
+      ['Adam', F.Adam(0.01)], ['AdamW', F.AdamW({ eta: 0.01, lambda: 0.1 })], ['AdamW uncoupled', F.AdamW({ eta: 0.01, lambda: 0.01, couple: false })],
+    ];
+    for (const [name, rule] of rules) {
+      const run = (onDevice: boolean) => {
+        const model = { w: f32([3, 5], 110), b: f32([1], 111) };
+        const m = onDevice ? onGpu(device!, () => ({ w: F.gpu(model.w), b: F.gpu(model.b) })) : model;
+        const opt = F.setup(rule, m);
+        const reads0 = gpuMemoryStats().reads;
+        for (let k = 0; k < 4; k++) {
+          const g = { w: f32([3, 5], 120 + k), b: f32([1], 130 + k) };
+          F.update(opt, m, onDevice ? onGpu(device!, () => ({ w: F.gpu(g.w), b: F.gpu(g.b) })) : g);
+        }
+        return { m, reads: gpuMemoryStats().reads - reads0 };
+      };
+      const cpu = run(false), gpu = run(true);
+      assert.is(gpu.reads, 0, `${name}: the update read nothing back`);
+      for (const k of ['w', 'b'] as const) {
+        assert.is(gpu.m[k].device?.backend, 'gpu', `${name}: ${k} stays on the device`);
+        // four float32 steps: each rounds x (½ ulp) and its step and state (a few ulps of the step): 4 × 8·ε₃₂ ≈ 4e-6, relative to 1 + |x|
+        const c = cpu.m[k].data;
+        assertValues(await gpu.m[k].dataAsync(), c, (i) => 4e-6 * (1 + Math.abs(c[i])), `${name}: ${k} after 4 steps`);
+      }
+    }
+  });
+
+  test('float64 tensors stay on the CPU (one warning), and results match', async () => {
     const a = tensor([[1 / 3, 0.1]]), b = tensor([[3], [1e-9]]);
     const warn = console.warn;
     console.warn = () => {};
@@ -237,7 +281,7 @@ if (device !== undefined) {
     }
   });
 } else {
-  test('gpu parity: no device here (see the line above)', () => {});
+  test('gpu parity: no device here (see the line above)', async () => {});
 }
 
 test.after(restoreDevice);

@@ -5,10 +5,16 @@
  * element into a flat output of the tensor's size; the source text is the cache key, so a
  * kernel is compiled once per shape and operation. Results stay on the device as textures
  * (`pipeline: true`, `immutable: true`: every call gets a texture of its own).
+ *
+ * gpu.js's WebGPU mode (`mode: 'webgpu'`, chosen only when asked for) builds kernels and
+ * reads buffers asynchronously: each kernel call returns a promise of its output buffer. Here
+ * a kernel is queued behind the promises of its inputs and its output is a
+ * {@link PendingResult}, so operations still return at once (tensors of known shape whose
+ * values are being computed), and reads are `await x.dataAsync()` / `await x.array()`.
  */
 import type { GPU as GPUType, IKernelRunShortcut } from 'gpu.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import { DeviceBuffer, bufferOf, memoryStats, type DeviceValue } from './storage.js';
+import { DeviceBuffer, PendingResult, bufferOf, memoryStats, type DeviceValue, type TextureLike } from './storage.js';
 
 type GpuModule = typeof import('gpu.js');
 /** gpu.js modes that use a real device, best first. */
@@ -23,8 +29,12 @@ export function loadGpuJs(): GpuModule | null {
   gpuModule = null;
   try {
     const g = globalThis as unknown as { GPU?: GpuModule['GPU'] | { GPU: GpuModule['GPU'] }; process?: NodeJS.Process };
-    if (g.GPU) gpuModule = ('GPU' in g.GPU ? g.GPU : { GPU: g.GPU }) as GpuModule;
-    else {
+    // a page's gpu.js bundle sets a global GPU; so does WebGPU (its interface class), which is not gpu.js
+    const paged = g.GPU === undefined ? undefined : ('GPU' in g.GPU ? g.GPU.GPU : g.GPU);
+    if (typeof (paged as { prototype?: { createKernel?: unknown } } | undefined)?.prototype?.createKernel === 'function') {
+      gpuModule = ('GPU' in g.GPU! ? g.GPU : { GPU: g.GPU }) as GpuModule;
+    }
+    if (gpuModule === null) {
       const mod = g.process?.getBuiltinModule?.('node:module') as typeof import('node:module') | undefined;
       if (mod) gpuModule = mod.createRequire(import.meta.url)('gpu.js') as GpuModule;
       else loadFailure = 'gpu.js could not be loaded (no global GPU on this page, and no Node module loader)';
@@ -61,14 +71,31 @@ export class GpuDevice {
   /** Whether results are textures (a GL mode) or arrays (gpu.js's CPU modes). */
   readonly textures: boolean;
 
-  /** The gpu.js mode in use: the kernel type it chose ('webgl2', 'webgl', 'headlessgl'), where gpu.js itself says only 'gpu'. */
+  /** The gpu.js mode in use: the kernel type it chose ('webgl2', 'webgl', 'headlessgl', 'webgpu'), where gpu.js itself says only 'gpu'. */
   readonly mode: string;
+  /** Whether kernels run asynchronously (WebGPU): results are {@link PendingResult}s, reads are async only. */
+  readonly async: boolean;
+  /** Most device-value inputs of one kernel: 8 texture units in WebGL 1; 8 storage buffers, one the output, in WebGPU. */
+  readonly maxInputs: number;
+  /**
+   * Source of +∞ inside a kernel. GLSL accepts `1 / 0`; WGSL rejects it as a constant
+   * expression, so there it divides by a runtime zero (`i` is every kernel's thread index).
+   */
+  readonly infinity: string;
+  /** The first failure of a queued WebGPU kernel not yet reported (thrown by the next kernel call). */
+  private failure: Error | undefined;
 
   constructor(readonly gpu: GPUType, m: GpuModule) {
     this.textures = gpu.mode !== 'cpu' && gpu.mode !== 'webasm';
     const K = (gpu as unknown as { Kernel?: unknown }).Kernel;
-    const kinds: [string, unknown][] = [['webgl2', m.WebGL2Kernel], ['webgl', m.WebGLKernel], ['headlessgl', m.HeadlessGLKernel]];
+    const kinds: [string, unknown][] = [
+      ['webgl2', m.WebGL2Kernel], ['webgl', m.WebGLKernel], ['headlessgl', m.HeadlessGLKernel],
+      ['webgpu', (m as unknown as { WebGPUKernel?: unknown }).WebGPUKernel],
+    ];
     this.mode = kinds.find(([, k]) => k !== undefined && k === K)?.[0] ?? gpu.mode ?? 'unknown';
+    this.async = this.mode === 'webgpu';
+    this.maxInputs = this.async ? 7 : 8;
+    this.infinity = this.async ? '(1 / (i - i))' : '(1 / 0)';
   }
 
   /** Timing of every kernel compiled so far. */
@@ -88,6 +115,7 @@ export class GpuDevice {
       k = { run, timing: { op, firstCallMs: 0, calls: 0, totalMs: 0 } };
       this.kernels.set(key, k);
     }
+    if (this.async) return new DeviceBuffer(this.queue(op, k.run, k.timing, first, args), size, this);
     const t0 = now();
     const out = k.run(...(args as never[])) as unknown as DeviceValue;
     const dt = now() - t0;
@@ -96,7 +124,42 @@ export class GpuDevice {
       k.timing.calls++;
       k.timing.totalMs += dt;
     }
-    return new DeviceBuffer(out instanceof Float32Array ? out : out, size);
+    return new DeviceBuffer(out, size, this);
+  }
+
+  /**
+   * A WebGPU kernel call queued behind its inputs. The inputs are retained until the call
+   * has been submitted (gpu.js submits synchronously once the kernel is built), so the
+   * finalizer cannot free a buffer a queued kernel still reads. Timing here is until the
+   * submission resolves (the first includes the asynchronous shader build).
+   */
+  private queue(op: string, run: IKernelRunShortcut, timing: KernelTiming, first: boolean, args: KernelArg[]): PendingResult {
+    if (this.failure !== undefined) {
+      const e = this.failure;
+      this.failure = undefined;
+      throw new Error(`gpu (webgpu): an earlier kernel failed: ${e.message.split('\n')[0]}`, { cause: e });
+    }
+    const inputs = args.filter((a): a is PendingResult => a instanceof PendingResult);
+    for (const p of inputs) p.retain();
+    const t0 = now();
+    const ready = Promise.all(args.map((a) => (a instanceof PendingResult ? a.ready : a)))
+      .then((values) => run(...(values as never[])) as unknown as Promise<TextureLike>)
+      .then((h) => {
+        const dt = now() - t0;
+        if (first) timing.firstCallMs = dt;
+        else {
+          timing.calls++;
+          timing.totalMs += dt;
+        }
+        return h;
+      }, (e: unknown) => {
+        const err = e instanceof Error ? e : new Error(String(e));
+        const wrapped = new Error(`gpu (webgpu) ${op}: ${err.message}`, { cause: err });
+        this.failure ??= wrapped;
+        throw wrapped;
+      })
+      .finally(() => { for (const p of inputs) p.release(); });
+    return new PendingResult(ready);
   }
 
   /** A device buffer with the values of `t` (a copy of its row-major values; float64 is rounded). */
@@ -105,7 +168,9 @@ export class GpuDevice {
     if (own !== undefined) return own;
     memoryStats.uploads++;
     const values = t.dtype === 'float32' ? (t.data as Float32Array) : Float32Array.from(t.data);
-    if (!this.textures) return new DeviceBuffer(values.slice(), t.size);
+    if (!this.textures) return new DeviceBuffer(values.slice(), t.size, this);
+    // a queued WebGPU upload reads its array later: give it a copy the CPU tensor cannot change
+    if (this.async) return this.run('upload', 'function (a) { return a[this.thread.x]; }', t.size, [t.dtype === 'float32' ? values.slice() : values]);
     return this.run('upload', 'function (a) { return a[this.thread.x]; }', t.size, [values]);
   }
 }

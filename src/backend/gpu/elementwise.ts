@@ -61,7 +61,7 @@ const UNARY_BODY: Record<UnaryOp, string[]> = {
   ],
 };
 
-/** Body lines computing `r` from `x` and `y`. */
+/** Body lines computing `r` from `x` and `y` (`INFINITY` stands for the device's +∞, see {@link GpuDevice.infinity}). */
 const BINARY_BODY: Record<BinaryOp | CompareOp, string[]> = {
   add: ['const r = x + y;'], sub: ['const r = x - y;'], mul: ['const r = x * y;'], div: ['const r = x / y;'],
   // GLSL's pow is undefined for x < 0 and for 0^0: the sign of odd integer powers and the
@@ -69,7 +69,7 @@ const BINARY_BODY: Record<BinaryOp | CompareOp, string[]> = {
   pow: [
     'let r = Math.pow(Math.abs(x), y);',
     'if (x < 0) { const half = y / 2; if (Math.floor(y) == y && Math.floor(half) != half) { r = -r; } }',
-    'if (x == 0) { r = y > 0 ? 0 : 1 / 0; }',
+    'if (x == 0) { r = y > 0 ? 0 : INFINITY; }',
     'if (y == 0) { r = 1; }',
   ],
   maximum: ['const r = Math.max(x, y);'], minimum: ['const r = Math.min(x, y);'],
@@ -107,7 +107,8 @@ export function elementwiseKernels(dev: GpuDevice) {
     const ops = inputs.map((t, k) => operand(dev, t, `a${k}`));
     const { lines, reads } = broadcastReads(ops, inputs, shape);
     const size = shape.reduce((a, b) => a * b, 1);
-    return { buffer: dev.run(op, source(ops, [...lines, ...body(reads)], 'r'), size, ops.map((o) => o.arg)), shape };
+    const code = [...lines, ...body(reads)].map((l) => l.replace('INFINITY', dev.infinity));
+    return { buffer: dev.run(op, source(ops, code, 'r'), size, ops.map((o) => o.arg)), shape };
   };
   return {
     unary: (op: UnaryOp, x: Tensor) => run(op, [x], ([r]) => [`const x = ${r};`, ...UNARY_BODY[op]]),

@@ -3,9 +3,11 @@
  * the device between operations (textures, read back only when values are asked for).
  *
  * - Mode: gpu.js picks its best synchronous device mode here (WebGL2, then WebGL, then
- *   headless-gl in Node); `backendInfo().device` names it. gpu.js's WebGPU mode is
- *   asynchronous (every kernel returns a promise), which the synchronous tensor API cannot
- *   use, so it is not chosen. gpu.js is loaded on first use, not at import (~130 ms).
+ *   headless-gl in Node); `backendInfo().device` names it. gpu.js's WebGPU mode is taken
+ *   only when asked for (`gpuBackend({ mode: 'webgpu' })`, where `navigator.gpu` exists):
+ *   its kernels are asynchronous, so operations queue them and return at once, and values
+ *   are read only with `await x.dataAsync()` / `await x.array()` (a synchronous read throws,
+ *   saying so). gpu.js is loaded on first use, not at import (~130 ms).
  * - No device (gpu.js would fall back to its CPU/WebAssembly modes, slower than our CPU
  *   backend): `available()` is false and `setBackend('gpu')` warns and stays on the CPU.
  *   Tests force those modes (`gpuBackend({ mode: 'cpu' })`) to run the same kernels in JS.
@@ -65,6 +67,11 @@ export interface GpuBackend extends Backend {
   timings(): KernelTiming[];
   /** `t` on the device (a copy unless it is there already); float64 is rounded to float32. */
   toDevice(t: Tensor): Tensor;
+  /**
+   * Resolves once the device has run a kernel and read it back (WebGPU acquires its adapter
+   * and device asynchronously); rejects with the reason where it cannot. Immediate on GL.
+   */
+  ready(): Promise<void>;
 }
 
 /** Create a gpu.js-backed backend. */
@@ -77,6 +84,10 @@ export function gpuBackend(options: GpuBackendOptions = {}): GpuBackend {
     const m = loadGpuJs();
     if (!m) {
       reason = gpuJsLoadFailure();
+      return null;
+    }
+    if (options.mode === 'webgpu' && !(m.GPU as unknown as { isWebGPUSupported?: boolean }).isWebGPUSupported) {
+      reason = "gpu.js's WebGPU mode needs navigator.gpu, which this runtime lacks (in Node, install it from the `webgpu` package: see the README)";
       return null;
     }
     try {
@@ -102,6 +113,12 @@ export function gpuBackend(options: GpuBackendOptions = {}): GpuBackend {
       if (bufferOf(t) !== undefined) return t;
       if (t.size === 0) return t.dtype === 'float32' ? t : cpuKernels.cast([t], { dtype: 'float32' });
       return deviceTensor(d.upload(t), t.shape, (v) => d.upload(v));
+    },
+    async ready(): Promise<void> {
+      const d = start();
+      if (d === null) throw new Error(`gpu: no GPU device here (${reason})`);
+      const probe = await d.upload(new Tensor(ndarray(Float32Array.of(1.5), [1]))).readAsync();
+      if (probe[0] !== 1.5) throw new Error(`gpu (${d.mode}): a probe kernel read back ${probe[0]} instead of 1.5`);
     },
     worthIt(prim: Primitive, inputs: Tensor[]): boolean {
       if (inputs.some((t) => t.dtype !== 'float32' || t.size === 0)) return false;
@@ -155,7 +172,8 @@ function deviceTable(dev: GpuDevice): KernelTable {
   const reduce = (op: 'sum' | 'prod' | 'max' | 'min'): Kernel<typeof op> =>
     f32(op, ([x], p) => wrap(red.reduce(op, x, p.axes), keptShape(x.shape, p.axes, p.keepDims)));
   const argReduce = (op: 'argmax' | 'argmin'): Kernel<typeof op> => f32(op, ([x], p) => {
-    // indices are float64 by contract, so they come back to the CPU
+    // indices are float64 by contract, so they come back to the CPU: a synchronous read WebGPU cannot do
+    if (dev.async) throw new Error(`gpu (webgpu) ${op}: the indices are a float64 CPU tensor, which needs a synchronous read of the device; on WebGPU read the values with \`await x.dataAsync()\` and find the ${op === 'argmax' ? 'maximum' : 'minimum'} there`);
     const flat = p.axis === null;
     const src = flat ? wrap(dev.upload(x), [x.size]) : x;
     const axis = flat ? 0 : p.axis!;

@@ -10,8 +10,6 @@ import { broadcastStrides, linear, lit, names, operand, source, stridesOf, unrav
 import type { DeviceBuffer } from './storage.js';
 
 const sizeOf = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
-/** Most textures one kernel reads (WebGL 1 guarantees 8 texture units in a fragment shader). */
-const MAX_INPUTS = 8;
 
 /** Kernels of the movement primitives on `dev`; each returns the output buffer (shapes are the op layer's). */
 export function movementKernels(dev: GpuDevice) {
@@ -66,10 +64,11 @@ export function movementKernels(dev: GpuDevice) {
     concat: (xs: Tensor[], axis: number): DeviceBuffer => {
       // more inputs than texture units: concatenate groups, then the groups
       const parts = xs.filter((t) => t.size > 0);
-      if (parts.length > MAX_INPUTS) {
+      const most = dev.maxInputs;
+      if (parts.length > most) {
         const groups: Tensor[] = [];
-        for (let g = 0; g < parts.length; g += MAX_INPUTS) {
-          const grp = parts.slice(g, g + MAX_INPUTS);
+        for (let g = 0; g < parts.length; g += most) {
+          const grp = parts.slice(g, g + most);
           const shape = grp[0].shape.slice();
           shape[axis] = grp.reduce((n, t) => n + t.shape[axis], 0);
           groups.push(wrapAs(concatGroup(grp, axis, shape), shape));

@@ -108,7 +108,7 @@ export function nnKernels(dev: GpuDevice) {
       const shape = [N, C, windowOut(H, p.kernel[0], p.stride[0], p.padding[0], p.dilation[0]), windowOut(W, p.kernel[1], p.stride[1], p.padding[1], p.dilation[1])];
       const a = operand(dev, x, 'a0');
       const body = [...unravel(shape, 'i', 'o'), `const plane = o0 * ${C} + o1;`, ...argmaxLines(a.at, H, W, p, 'o2', 'o3', 'plane')];
-      return { buffer: dev.run('maxPool2d', source([a], body, 'bi < 0 ? -1 / 0 : best'), size4(shape), [a.arg]), shape };
+      return { buffer: dev.run('maxPool2d', source([a], body, `bi < 0 ? -${dev.infinity} : best`), size4(shape), [a.arg]), shape };
     },
 
     /** Inputs [x, v]: v at each window's argmax of x. */

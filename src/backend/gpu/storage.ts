@@ -1,7 +1,8 @@
 /**
  * Device storage of the gpu.js backend. A tensor on the device holds a {@link GpuStorage},
- * which points at a {@link DeviceBuffer}: a gpu.js texture (the GL modes, `pipeline: true`)
- * or, in gpu.js's CPU modes that tests force, a Float32Array. Buffers are immutable once
+ * which points at a {@link DeviceBuffer}: a gpu.js texture (the GL modes, `pipeline: true`),
+ * a {@link PendingResult} (gpu.js's WebGPU mode, whose kernels return promises) or, in
+ * gpu.js's CPU modes that tests force, a Float32Array. Buffers are immutable once
  * written; reshapes share one, `assign` swaps in a new one. A buffer's texture is deleted by a
  * `FinalizationRegistry` when the garbage collector reclaims the last tensor that uses it, so
  * user code never disposes anything.
@@ -10,6 +11,7 @@ import ndarray from 'ndarray';
 import type { DeviceStorage } from '../../tensor/tensor.js';
 import { Tensor } from '../../tensor/tensor.js';
 import type { FloatArray } from '../../tensor/dtype.js';
+import type { GpuDevice } from './device.js';
 
 /** The part of a gpu.js texture this backend uses. */
 export interface TextureLike {
@@ -17,8 +19,50 @@ export interface TextureLike {
   delete(): void;
 }
 
-/** What a device buffer holds: a texture, or the values themselves (gpu.js CPU modes). */
-export type DeviceValue = TextureLike | Float32Array;
+/** What a device buffer holds: a texture, a WebGPU result still being computed, or the values themselves (gpu.js CPU modes). */
+export type DeviceValue = TextureLike | PendingResult | Float32Array;
+
+/** The message of a synchronous read on WebGPU. */
+export const SYNC_READ_ON_WEBGPU =
+  'gpu: this tensor lives in a WebGPU buffer, which cannot be read synchronously (item(), toArray(), data, get()); ' +
+  'use `await x.dataAsync()` or `await x.array()`';
+
+/**
+ * The output of a gpu.js WebGPU kernel: a promise of its buffer handle. Kernels are queued
+ * behind the promises of their inputs, so operations return at once and run in dependency
+ * order. `users` counts queued kernels that read this result: a `delete` from the finalizer
+ * waits until they have been submitted.
+ */
+export class PendingResult {
+  private users = 0;
+  private dead = false;
+  constructor(readonly ready: Promise<TextureLike>) {
+    // a failure is reported when the result is read (and at the device's next kernel); no unhandled rejection
+    ready.catch(() => {});
+  }
+
+  /** A kernel that reads this result has been queued. */
+  retain(): void {
+    this.users++;
+  }
+
+  /** That kernel has been submitted (or failed). */
+  release(): void {
+    if (--this.users === 0 && this.dead) this.free();
+  }
+
+  /** Free the buffer once no queued kernel needs it. */
+  delete(): void {
+    this.dead = true;
+    if (this.users === 0) this.free();
+  }
+
+  private free(): void {
+    this.ready.then((h) => h.delete(), () => {});
+  }
+}
+
+const isPending = (v: DeviceValue): v is PendingResult => v instanceof PendingResult;
 
 /** Counters of the device memory and transfers (specs and the bench read them). */
 export interface GpuMemoryStats {
@@ -35,7 +79,7 @@ export interface GpuMemoryStats {
 /** @internal The counters; mutated by this module and by uploads in ./device.ts. */
 export const memoryStats: GpuMemoryStats = { liveTextures: 0, liveElements: 0, reads: 0, uploads: 0 };
 
-const finalizer = new FinalizationRegistry<{ texture: TextureLike; size: number }>(({ texture, size }) => {
+const finalizer = new FinalizationRegistry<{ texture: { delete(): void }; size: number }>(({ texture, size }) => {
   texture.delete();
   memoryStats.liveTextures--;
   memoryStats.liveElements -= size;
@@ -43,7 +87,8 @@ const finalizer = new FinalizationRegistry<{ texture: TextureLike; size: number 
 
 /** One immutable block of device memory holding `size` float32 values in row-major order. */
 export class DeviceBuffer {
-  constructor(readonly value: DeviceValue, readonly size: number) {
+  /** `owner`: the device that made it (unset for CPU-mode arrays made outside a device). */
+  constructor(readonly value: DeviceValue, readonly size: number, readonly owner?: GpuDevice) {
     if (!(value instanceof Float32Array)) {
       memoryStats.liveTextures++;
       memoryStats.liveElements += size;
@@ -51,12 +96,24 @@ export class DeviceBuffer {
     }
   }
 
-  /** The values, copied to the CPU. */
+  /** The values, copied to the CPU (throws on WebGPU, which reads only asynchronously). */
   read(): Float32Array {
-    memoryStats.reads++;
     const v = this.value;
+    if (isPending(v)) throw new Error(SYNC_READ_ON_WEBGPU);
+    memoryStats.reads++;
     if (v instanceof Float32Array) return v.slice();
-    const a = v.toArray();
+    return this.compact(v.toArray());
+  }
+
+  /** The values, copied to the CPU without blocking (WebGPU maps a staging buffer; GL reads at once). */
+  async readAsync(): Promise<Float32Array> {
+    const v = this.value;
+    if (!isPending(v)) return this.read();
+    memoryStats.reads++;
+    return this.compact(await (await v.ready).toArray());
+  }
+
+  private compact(a: unknown): Float32Array {
     if (a instanceof Float32Array) return a.length === this.size ? a : a.slice(0, this.size);
     return Float32Array.from(a as ArrayLike<number>);
   }
@@ -71,9 +128,9 @@ export class GpuStorage implements DeviceStorage {
     return this.buffer.read();
   }
 
-  /** The GL modes read synchronously; the promise is for the API that WebGPU would need. */
+  /** WebGPU reads without blocking; the GL modes read at once. */
   readAsync(): Promise<FloatArray> {
-    return Promise.resolve(this.buffer.read());
+    return this.buffer.readAsync();
   }
 
   /** `assign` on a device tensor: the new values (already of this shape) replace the buffer. */
