@@ -16,6 +16,7 @@ import {
   type AggOptions, type DimsOptions, type EpsOptions,
   aggregate, classAxes, defaultEps, lossArgs, numberOption, xlogy,
 } from './common.js';
+import { fusedLogitCrossentropy } from './fused.js';
 
 /** The rank the losses of ŷ and y have (one side may be 0-d). */
 const rankOf = (a: Tensor, b: Tensor) => Math.max(a.ndim, b.ndim);
@@ -44,6 +45,12 @@ export function logitCrossentropy(yhat: TensorLike, y: TensorLike, options: Dims
   const op = 'logitCrossentropy';
   const [a, b] = lossArgs(op, yhat, y);
   const axes = classAxes(op, options.dims, rankOf(a, b));
+  const agg = options.agg;
+  if ((agg === undefined || agg === 'mean' || agg === 'sum' || agg === 'none') && a.ndim >= 1 && b.ndim === a.ndim &&
+    axes.length === 1 && axes[0] === a.ndim - 1 && a.device === undefined && b.device === undefined) {
+    // the common case (class scores along the last axis): one fused pass, same values and derivatives
+    return fusedLogitCrossentropy(a, b, agg ?? 'mean');
+  }
   const logProbs = sub(a, logsumexp(a, axes, { keepDims: true }));
   return aggregate(op, neg(sum(mul(b, logProbs), axes)), options.agg);
 }
