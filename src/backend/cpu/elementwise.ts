@@ -91,66 +91,112 @@ export const binaryScalar: { [P in BinaryOp | CompareOp]: (a: number, b: number)
   le: (a, b) => (a <= b ? 1 : 0), eq: (a, b) => (a === b ? 1 : 0), ne: (a, b) => (a !== b ? 1 : 0),
 };
 
-function output(dtype: DType, shape: readonly number[], size: number): [FloatArray, Tensor] {
-  const data = allocate(dtype, size);
-  return [data, tensorOf(data, shape)];
+/** A fresh row-major output tensor over `data` (the shape array is the tensor's own). */
+const outTensor = (data: FloatArray, shape: readonly number[]): Tensor => tensorOf(data, shape);
+
+/**
+ * Unit-stride layout of a tensor with default (row-major) strides, or −1. Cheaper than
+ * `isContiguous` for the common case, which every small op asks about.
+ */
+function denseOffset(t: Tensor): number {
+  const nd = t.nd, st = nd.stride, sh = nd.shape;
+  let expected = 1;
+  for (let i = sh.length - 1; i >= 0; i--) {
+    const n = sh[i]!;
+    if (n !== 1 && st[i] !== expected) return -1;
+    expected *= n;
+  }
+  return nd.offset;
 }
 
 export function unary(op: UnaryOp, x: Tensor): Tensor {
-  const nd = x.nd;
-  const [o, out] = output(x.dtype, x.shape.slice(), x.size);
-  if (x.isContiguous) {
-    if (!tryUnary(op, nd.data, nd.offset, o, 0, x.size)) unaryRow(op, x.size, nd.data, nd.offset, 1, o, 0);
+  const nd = x.nd, n = x.size;
+  const o = allocate(x.dtype, n);
+  const xo = denseOffset(x);
+  if (xo >= 0) {
+    if (!tryUnary(op, nd.data, xo, o, 0, n)) unaryRow(op, n, nd.data, xo, 1, o, 0);
   }
-  else forEachRow(x.shape, [rowMajor(x.shape), nd.stride], [0, nd.offset], (n, [oi, xi], [, sx]) => unaryRow(op, n, nd.data, xi, sx, o, oi));
-  return out;
+  else forEachRow(x.shape, [rowMajor(x.shape), nd.stride], [0, nd.offset], (len, [oi, xi], [, sx]) => unaryRow(op, len, nd.data, xi, sx, o, oi));
+  return outTensor(o, x.shape.slice());
+}
+
+/**
+ * Does `small` broadcast against `big` only by repeating it whole — its shape, without
+ * leading 1s, equal to `big`'s trailing dimensions (a bias row)? Then the result has
+ * `big`'s shape and element i pairs with element i mod small.size.
+ */
+function repeatsWhole(big: readonly number[], small: readonly number[]): boolean {
+  let s = 0;
+  while (s < small.length && small[s] === 1) s++;
+  const k = small.length - s;
+  if (k > big.length || small.length > big.length) return false;
+  for (let i = 0; i < k; i++) if (small[s + i] !== big[big.length - k + i]) return false;
+  return true;
+}
+
+/** o[i] = a[i] op b[i mod m] (aRepeats false) or a[i mod m] op b[i] (true), rows of m. */
+function repeatedRows(
+  op: BinaryOp | CompareOp, n: number, m: number, aRepeats: boolean,
+  a: FloatArray, ao: number, b: FloatArray, bo: number, o: FloatArray,
+): void {
+  for (let r = 0; r < n; r += m) {
+    if (aRepeats) {
+      if (!(m >= 256 && tryBinary(op, a, ao, 1, b, bo + r, 1, o, r, m))) binaryRow(op, m, a, ao, 1, b, bo + r, 1, o, r);
+    } else if (!(m >= 256 && tryBinary(op, a, ao + r, 1, b, bo, 1, o, r, m))) binaryRow(op, m, a, ao + r, 1, b, bo, 1, o, r);
+  }
 }
 
 export function binary(op: BinaryOp | CompareOp, a: Tensor, b: Tensor): Tensor {
   const na = a.nd, nb = b.nd;
-  const dtype = promote(a.dtype, b.dtype);
-  // fast paths: same-shape contiguous operands, or one scalar
-  if (a.isContiguous && b.isContiguous) {
-    if (sameShape(a.shape, b.shape)) {
-      const [o, out] = output(dtype, a.shape.slice(), a.size);
-      if (!tryBinary(op, na.data, na.offset, 1, nb.data, nb.offset, 1, o, 0, a.size)) {
-        binaryRow(op, a.size, na.data, na.offset, 1, nb.data, nb.offset, 1, o, 0);
-      }
-      return out;
+  const dtype = a.dtype === b.dtype ? a.dtype : promote(a.dtype, b.dtype);
+  // fast paths for dense operands: same shape, one scalar, or one repeated whole (a bias row)
+  const ao = denseOffset(a), bo = ao < 0 ? -1 : denseOffset(b);
+  if (bo >= 0) {
+    const as = a.shape, bs = b.shape;
+    if (sameShape(as, bs)) {
+      const o = allocate(dtype, a.size);
+      if (!tryBinary(op, na.data, ao, 1, nb.data, bo, 1, o, 0, a.size)) binaryRow(op, a.size, na.data, ao, 1, nb.data, bo, 1, o, 0);
+      return outTensor(o, as.slice());
     }
     if (b.size === 1 && a.ndim >= b.ndim) {
-      const [o, out] = output(dtype, a.shape.slice(), a.size);
-      if (!tryBinary(op, na.data, na.offset, 1, nb.data, nb.offset, 0, o, 0, a.size)) {
-        binaryRow(op, a.size, na.data, na.offset, 1, nb.data, nb.offset, 0, o, 0);
-      }
-      return out;
+      const o = allocate(dtype, a.size);
+      if (!tryBinary(op, na.data, ao, 1, nb.data, bo, 0, o, 0, a.size)) binaryRow(op, a.size, na.data, ao, 1, nb.data, bo, 0, o, 0);
+      return outTensor(o, as.slice());
     }
     if (a.size === 1 && b.ndim >= a.ndim) {
-      const [o, out] = output(dtype, b.shape.slice(), b.size);
-      if (!tryBinary(op, na.data, na.offset, 0, nb.data, nb.offset, 1, o, 0, b.size)) {
-        binaryRow(op, b.size, na.data, na.offset, 0, nb.data, nb.offset, 1, o, 0);
-      }
-      return out;
+      const o = allocate(dtype, b.size);
+      if (!tryBinary(op, na.data, ao, 0, nb.data, bo, 1, o, 0, b.size)) binaryRow(op, b.size, na.data, ao, 0, nb.data, bo, 1, o, 0);
+      return outTensor(o, bs.slice());
+    }
+    if (b.size > 0 && repeatsWhole(as, bs)) {
+      const o = allocate(dtype, a.size);
+      repeatedRows(op, a.size, b.size, false, na.data, ao, nb.data, bo, o);
+      return outTensor(o, as.slice());
+    }
+    if (a.size > 0 && repeatsWhole(bs, as)) {
+      const o = allocate(dtype, b.size);
+      repeatedRows(op, b.size, a.size, true, na.data, ao, nb.data, bo, o);
+      return outTensor(o, bs.slice());
     }
   }
   const shape = broadcastShapes(op, a.shape, b.shape);
   let size = 1;
   for (const d of shape) size *= d;
-  const [o, out] = output(dtype, shape, size);
+  const o = allocate(dtype, size);
   forEachRow(shape, [rowMajor(shape), broadcastStrides(a, shape), broadcastStrides(b, shape)], [0, na.offset, nb.offset],
     (n, [oi, ai, bi], [, sa, sb]) => {
       // long rows of a broadcast (bias rows, per-row scales) can still take the SIMD kernel
       if ((sa === 0 || sa === 1) && (sb === 0 || sb === 1) && tryBinary(op, na.data, ai, sa, nb.data, bi, sb, o, oi, n)) return;
       binaryRow(op, n, na.data, ai, sa, nb.data, bi, sb, o, oi);
     });
-  return out;
+  return outTensor(o, shape);
 }
 
 export function where(c: Tensor, a: Tensor, b: Tensor): Tensor {
   const shape = broadcastShapes('where', broadcastShapes('where', c.shape, a.shape), b.shape);
   let size = 1;
   for (const d of shape) size *= d;
-  const [o, out] = output(promote(a.dtype, b.dtype), shape, size);
+  const o = allocate(promote(a.dtype, b.dtype), size), out = outTensor(o, shape);
   const nc = c.nd, na = a.nd, nb = b.nd;
   const cd = nc.data, ad = na.data, bd = nb.data;
   forEachRow(shape, [rowMajor(shape), broadcastStrides(c, shape), broadcastStrides(a, shape), broadcastStrides(b, shape)],
@@ -162,7 +208,7 @@ export function where(c: Tensor, a: Tensor, b: Tensor): Tensor {
 
 export function cast(x: Tensor, dtype: DType): Tensor {
   const nd = x.nd;
-  const [o, out] = output(dtype, x.shape.slice(), x.size);
+  const o = allocate(dtype, x.size), out = outTensor(o, x.shape.slice());
   forEachRow(x.shape, [rowMajor(x.shape), nd.stride], [0, nd.offset], (n, [oi, xi], [, sx]) => {
     const src = nd.data;
     for (let i = 0; i < n; i++, xi += sx) o[oi + i] = src[xi];
