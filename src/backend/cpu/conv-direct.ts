@@ -10,7 +10,7 @@
 import type { FloatArray } from '../../tensor/dtype.js';
 import { getGemmVariant } from './gemm.js';
 import { runtime } from './runtime.js';
-import { MAX_KW } from './wasm/conv-kernel.js';
+import { FILTER_MAX_JC, FILTER_PARAMS, MAX_KW } from './wasm/conv-kernel.js';
 import { CONTROL_BYTES, type WasmJob } from './wasm/gemm-kernel.js';
 
 /**
@@ -40,6 +40,24 @@ let forced: ConvVariant | 'auto' = 'auto';
 const DIRECT_MAX_K = 576;
 const THREADED_MIN_MACS = 10e6;
 
+/*
+ * The filter gradient, measured in CPU time on one thread (`process.cpuUsage`; the 2-core box
+ * was under load ~15 from other jobs, which made wall times useless) on the CNN's two layers:
+ * k = 9 (64×1×28×28 ⊛ 32×1×3×3): direct 3.4 ms vs im2col + gemm 6.4; k = 288
+ * (64×32×13×13 ⊛ 64×32×3×3): direct 29 vs 24 — there the packed gemm (12.7 ms of the 24)
+ * beats the direct kernel's lane-wise products, and im2col is the rest. Between the two k
+ * the crossover was not measured; FILTER_DIRECT_MAX_K sits between them.
+ */
+const FILTER_DIRECT_MAX_K = 64;
+
+/**
+ * The input gradient through the forward kernel (conv.ts) computes on dy padded by k − 1 − p:
+ * for a valid 3×3 convolution of 13×13 inputs 13·13 outputs per 11·11 of work (1.4×), which
+ * lost to im2col + gemm + col2im (28.6 vs 23.2 ms CPU, 64×32×13×13 ⊛ 64×32×3×3, same
+ * measurement as above). Under 'auto' it runs only while that excess stays below this ratio.
+ */
+export const DIRECT_INPUT_MAX_EXCESS = 1.15;
+
 /** Bytes of input + output staged per chunk of images. */
 const STAGE_BUDGET = 64 << 20;
 
@@ -63,6 +81,27 @@ export function setConvVariant(v: ConvVariant | 'auto'): void {
 /** The variant set with {@link setConvVariant}. */
 export function getConvVariant(): ConvVariant | 'auto' {
   return forced;
+}
+
+/**
+ * Copy `planes` planes of `h × w` from `x` (starting at plane `p0`) into `v` at `at`, each
+ * surrounded by `ph` zero rows and `pw` zero columns. An element loop: rows are short
+ * (a subarray per row cost ~5 ms for the 64·64·11 rows of a 64×64×11×11 input gradient).
+ */
+function stagePadded(x: FloatArray, p0: number, planes: number, h: number, w: number, ph: number, pw: number, v: Float32Array, at: number): void {
+  const hw = h * w;
+  if (ph === 0 && pw === 0) {
+    v.set(x.subarray(p0 * hw, (p0 + planes) * hw), at);
+    return;
+  }
+  const wp = w + 2 * pw, plane = (h + 2 * ph) * wp;
+  v.fill(0, at, at + planes * plane);
+  for (let p = 0; p < planes; p++) {
+    for (let r = 0; r < h; r++) {
+      const s = (p0 + p) * hw + r * w, d = at + p * plane + (r + ph) * wp + pw;
+      for (let t = 0; t < w; t++) v[d + t] = x[s + t]!;
+    }
+  }
 }
 
 /** The geometry the direct kernel needs (a subset of conv.ts's). */
@@ -117,17 +156,7 @@ export function tryDirectConv(x: FloatArray, w: FloatArray, g: DirectGeometry): 
   for (let n0 = 0; n0 < n; n0 += nb) {
     const cnt = Math.min(nb, n - n0);
     v = rt.engine.reserve(align(Y0 + nb * yImg * 4) + 64).f32;
-    const hw = h * g.w;
-    if (ph === 0 && pw === 0) v.set(x.subarray(n0 * c * hw, (n0 + cnt) * c * hw), X0 / 4);
-    else {
-      v.fill(0, X0 / 4, X0 / 4 + cnt * xImg);
-      for (let p = 0; p < cnt * c; p++) {
-        for (let r = 0; r < h; r++) {
-          const s = (n0 * c + p) * hw + r * g.w;
-          v.set(x.subarray(s, s + g.w), X0 / 4 + p * hp * wp + (r + ph) * wp + pw);
-        }
-      }
-    }
+    stagePadded(x, n0 * c, cnt * c, h, g.w, ph, pw, v, X0 / 4);
     // a few image ranges per thread: whoever is free claims the next one (see ThreadPool.run)
     const parts = pool ? Math.min(cnt, 4 * (1 + pool.readyCount())) : 1;
     const per = Math.ceil(cnt / parts);
@@ -142,4 +171,87 @@ export function tryDirectConv(x: FloatArray, w: FloatArray, g: DirectGeometry): 
     out.set(v.subarray(Y0 / 4, Y0 / 4 + cnt * yImg), n0 * yImg);
   }
   return out;
+}
+
+/** Whether the direct filter-gradient kernel applies (float32, unit column stride; any row stride, dilation, kernel size). */
+function filterKernelApplies(x: FloatArray, dy: FloatArray, g: DirectGeometry): boolean {
+  return forced !== 'im2col' && !(forced === 'auto' && getGemmVariant() !== 'auto')
+    && x instanceof Float32Array && dy instanceof Float32Array && g.sw === 1 && g.kh >= 1 && g.kw >= 1 && g.oh >= 1 && g.ow >= 1;
+}
+
+/** Lane masks for 0..3 valid lanes of the last vector of a row. */
+const LANE_MASKS = Int32Array.from([0, 0, 0, 0, -1, 0, 0, 0, -1, -1, 0, 0, -1, -1, -1, 0]);
+
+/**
+ * The filter gradient of a float32 convolution with the SIMD kernel `convbf_j*` of
+ * wasm/conv-kernel.ts, optionally split over the worker pool by output-channel blocks: dy is
+ * copied in once as it is (NCHW), x staged zero-padded, and dW accumulated in place — no
+ * column matrix, no [N, O, OHW] → [O, N·OHW] copy, no transposed gemm operand. Returns
+ * `[O, C/groups, KH, KW]`, or null when the im2col path should run.
+ *
+ * Lanes past a row's end multiply x values of the next row by a masked (zero) dy, so a
+ * non-finite input value can turn a few more filter-gradient entries into NaN than the exact
+ * sum would; finite inputs give the exact sum up to float32 rounding (summation order
+ * differs from the gemm's).
+ */
+export function tryDirectConvFilter(x: FloatArray, dy: FloatArray, g: DirectGeometry): Float32Array | null {
+  if (!filterKernelApplies(x, dy, g)) return null;
+  if (forced === 'auto' && g.cg * g.kh * g.kw > FILTER_DIRECT_MAX_K) return null;
+  const rt = runtime();
+  const fns = rt ? Array.from({ length: FILTER_MAX_JC }, (_, i) => rt.fn('conv', `convbf_j${i + 1}`)) : [];
+  if (!rt || fns.some((f) => f < 0)) return null;
+  const { n, c, h, o, kh, kw, oh, ow, sh, ph, pw, dh, dw, groups, cg, og } = g;
+  const hp = h + 2 * ph, wp = g.w + 2 * pw;
+  const ohw = oh * ow;
+  const k = cg * kh * kw;
+  const macs = n * o * ohw * k;
+  const gateKey = `convbf:${Math.round(Math.log2(Math.max(1, macs)))}`;
+  const pool = forced === 'threaded' ? rt.pool()
+    : forced === 'auto' && macs >= THREADED_MIN_MACS && rt.pool()?.worthIt(gateKey) ? rt.pool() : null;
+  pool?.wake();
+
+  const xImg = c * hp * wp, yImg = o * ohw;
+  const nb = Math.max(1, Math.min(n, Math.floor(STAGE_BUDGET / (4 * (xImg + yImg)))));
+  const align = (v: number): number => Math.ceil(v / 64) * 64;
+  // slack: the last vector of a row reads up to 3 lanes past it (x and dy), a channel block
+  // past O reads up to 3 more dy planes
+  // parameter block at M0, lane mask at K0, the dW accumulator at W0, staged dy at D0 and x at X0
+  const M0 = CONTROL_BYTES, K0 = M0 + 4 * FILTER_PARAMS.length + 16 & ~15, W0 = K0 + 64;
+  const D0 = align(W0 + o * k * 4), X0 = align(D0 + (nb * yImg + 3 * ohw + 16) * 4);
+  const end = align(X0 + (nb * xImg + 16) * 4) + 64;
+  let v = rt.engine.reserve(end).f32;
+  new Int32Array(v.buffer, K0, 4).set(LANE_MASKS.subarray(4 * (ow & 3), 4 * (ow & 3) + 4));
+  v.fill(0, W0 / 4, W0 / 4 + o * k);
+  const blocks = Math.ceil(og / 4);
+  for (let n0 = 0; n0 < n; n0 += nb) {
+    const cnt = Math.min(nb, n - n0);
+    v = rt.engine.reserve(end).f32;
+    const words: Record<(typeof FILTER_PARAMS)[number], number> = {
+      X: X0, DY: D0, DW: W0, C: cg, O: og, OH: oh, NV: ow >> 2, REM: ow & 3, KH: kh, KW: kw, NIMG: cnt,
+      XIMG: xImg * 4, DYIMG: yImg * 4, XPLANE: hp * wp * 4, DYPLANE: ohw * 4, XROW: sh * wp * 4, DYROW: ow * 4,
+      TAPROW: dh * wp * 4, TAPCOL: dw * 4, MASK: K0, XG: cg * hp * wp * 4, DYG: og * ohw * 4, DWG: og * k * 4,
+      // images per pass: 4 dy planes of them within ~16 KB
+      NCH: Math.max(1, Math.floor(1024 / ohw)),
+    };
+    new Int32Array(v.buffer, M0, FILTER_PARAMS.length).set(FILTER_PARAMS.map((name) => words[name]));
+    v.set(dy.subarray(n0 * yImg, (n0 + cnt) * yImg), D0 / 4);
+    v.fill(0, D0 / 4 + cnt * yImg, D0 / 4 + cnt * yImg + 3 * ohw + 16);
+    stagePadded(x, n0 * c, cnt * c, h, g.w, ph, pw, v, X0 / 4);
+    v.fill(0, X0 / 4 + cnt * xImg, X0 / 4 + cnt * xImg + 16);
+    // jobs: (group, range of 4-channel blocks, chunk of ≤ 3 kernel columns); each writes its own dW entries
+    const parts = pool ? Math.min(blocks, 2 * (1 + pool.readyCount())) : 1;
+    const per = Math.ceil(blocks / parts);
+    const jobs: WasmJob[] = [];
+    for (let gr = 0; gr < groups; gr++) {
+      for (let b0 = 0; b0 < blocks; b0 += per) {
+        for (let j0 = 0; j0 < kw; j0 += FILTER_MAX_JC) {
+          const jc = Math.min(FILTER_MAX_JC, kw - j0);
+          jobs.push({ fn: fns[jc - 1]!, args: Int32Array.from([M0, gr, 4 * b0, Math.min(og, 4 * (b0 + per)), j0]) });
+        }
+      }
+    }
+    if (pool && jobs.length > 1) pool.run(jobs, forced === 'threaded' ? pool.readyCount() : 0, undefined, gateKey);
+    else for (const j of jobs) rt.call(j.fn, ...j.args);
+  }
+  return v.slice(W0 / 4, W0 / 4 + o * k);
 }

@@ -32,7 +32,7 @@
  */
 import { allocate, dtypeOf, type FloatArray } from '../../tensor/dtype.js';
 import { gemm } from './gemm.js';
-import { tryDirectConv } from './conv-direct.js';
+import { DIRECT_INPUT_MAX_EXCESS, getConvVariant, tryDirectConv, tryDirectConvFilter } from './conv-direct.js';
 
 /** A 4-D shape `[N, C, H, W]` (or `[O, C/groups, KH, KW]` for filters). */
 export type Shape4 = readonly [number, number, number, number];
@@ -156,6 +156,26 @@ export function validRange(
 /** True when im2col is the identity: 1×1 kernel, unit stride, no padding. */
 function isPointwise(g: Geometry): boolean {
   return g.kh === 1 && g.kw === 1 && g.sh === 1 && g.sw === 1 && g.ph === 0 && g.pw === 0;
+}
+
+/** Reused workspaces per dtype (column matrices, layout copies), grown on demand. */
+const scratchPool: { float32: Float32Array[]; float64: Float64Array[] } = { float32: [], float64: [] };
+
+/**
+ * Workspace `slot` (0 or 1, for two live at once) of at least `length` elements, reused
+ * across calls: the kernels are synchronous and overwrite every element they read, and a
+ * fresh multi-megabyte array costs its page faults again on every call (a new 2.2M-element
+ * Float32Array, written once: ~5 ms on the dev box against ~1 ms for the writes alone).
+ * Workspaces beyond twice {@link convTuning}`.colBudget` are not kept.
+ */
+function scratch(like: FloatArray, slot: 0 | 1, length: number): FloatArray {
+  const dt = dtypeOf(like);
+  const pool = scratchPool[dt] as FloatArray[];
+  const have = pool[slot];
+  if (have !== undefined && have.length >= length) return have;
+  const a = allocate(dt, length);
+  if (length <= 2 * convTuning.colBudget) pool[slot] = a;
+  return a;
 }
 
 /** Images per chunk: fold small images up to the workspace budget, else one at a time. */
@@ -285,8 +305,8 @@ export function conv2d(x: FloatArray, xShape: Shape4, w: FloatArray, wShape: Sha
   }
 
   const nb = chunkImages(g);
-  const col = allocate(dtypeOf(x), k * nb * ohw);
-  const tmp = nb > 1 ? allocate(dtypeOf(x), og * nb * ohw) : null;
+  const col = scratch(x, 0, k * nb * ohw);
+  const tmp = nb > 1 ? scratch(x, 1, og * nb * ohw) : null;
   for (let n0 = 0; n0 < n; n0 += nb) {
     const cnt = Math.min(nb, n - n0);
     const cols = cnt * ohw;
@@ -305,6 +325,35 @@ export function conv2d(x: FloatArray, xShape: Shape4, w: FloatArray, wShape: Sha
 }
 
 /**
+ * For unit stride and dilation, the input gradient is itself a convolution: of dy, padded by
+ * `k − 1 − p` on each side, with the filters' in/out channels swapped (per group) and their
+ * taps reversed. That runs on the direct kernel (conv-direct.ts) where it applies, with no
+ * column matrix and no col2im scatter; null sends the caller to im2col + gemm + col2im.
+ */
+function directBackwardInput(dy: FloatArray, w: FloatArray, g: Geometry): FloatArray | null {
+  const { n, c, h, o, kh, kw, oh, ow, ph, pw, groups, cg, og } = g;
+  if (g.sh !== 1 || g.sw !== 1 || g.dh !== 1 || g.dw !== 1 || ph > kh - 1 || pw > kw - 1) return null;
+  if (!(dy instanceof Float32Array) || !(w instanceof Float32Array)) return null;
+  if (getConvVariant() === 'auto' && h * g.w > DIRECT_INPUT_MAX_EXCESS * oh * ow) return null;
+  const taps = kh * kw;
+  // wT[gr·cg + ci, oc, a, b] = w[gr·og + oc, ci, kh−1−a, kw−1−b]
+  const wT = new Float32Array(w.length);
+  for (let gr = 0; gr < groups; gr++) {
+    for (let oc = 0; oc < og; oc++) {
+      for (let ci = 0; ci < cg; ci++) {
+        const src = ((gr * og + oc) * cg + ci) * taps;
+        const dst = ((gr * cg + ci) * og + oc) * taps;
+        for (let t = 0; t < taps; t++) wT[dst + taps - 1 - t] = w[src + t]!;
+      }
+    }
+  }
+  return tryDirectConv(dy, wT, {
+    n, c: o, h: oh, w: ow, o: c, kh, kw, oh: h, ow: g.w, sh: 1, sw: 1, ph: kh - 1 - ph, pw: kw - 1 - pw, dh: 1, dw: 1,
+    groups, cg: og, og: cg,
+  });
+}
+
+/**
  * Gradient of {@link conv2d} with respect to its input: given dy `[N, O, OH, OW]`
  * and w, returns dx `[N, C, H, W]` (= `xShape`). Equivalently the transposed
  * convolution of dy with w. Linear in `dy` and in `w`; see the module comment
@@ -316,6 +365,10 @@ export function conv2dBackwardInput(
   const g = geometry(xShape, wShape, p);
   const { n, c, o, og, cg, k, hw, ohw, groups } = g;
   void dyShape; // implied by xShape, wShape and p; kept in the signature for symmetry with the op layer
+  if (n * c * hw > 0 && ohw > 0 && og > 0 && !isPointwise(g)) {
+    const direct = directBackwardInput(dy, w, g);
+    if (direct !== null) return direct;
+  }
   const dx = allocate(dtypeOf(dy), n * c * hw);
   if (dx.length === 0 || ohw === 0 || og === 0) return dx;
 
@@ -330,8 +383,8 @@ export function conv2dBackwardInput(
   }
 
   const nb = chunkImages(g);
-  const dcol = allocate(dtypeOf(dy), k * nb * ohw);
-  const dyT = nb > 1 ? allocate(dtypeOf(dy), og * nb * ohw) : null;
+  const dcol = scratch(dy, 0, k * nb * ohw);
+  const dyT = nb > 1 ? scratch(dy, 1, og * nb * ohw) : null;
   for (let n0 = 0; n0 < n; n0 += nb) {
     const cnt = Math.min(nb, n - n0);
     const cols = cnt * ohw;
@@ -362,6 +415,10 @@ export function conv2dBackwardFilter(
   const g = geometry(xShape, wShape, p);
   const { n, c, o, og, cg, k, hw, ohw, groups } = g;
   void dyShape; // implied by xShape, wShape and p
+  if (o * k > 0 && n * ohw > 0 && !isPointwise(g)) {
+    const direct = tryDirectConvFilter(x, dy, g);
+    if (direct !== null) return direct;
+  }
   const dw = allocate(dtypeOf(x), o * k);
   if (dw.length === 0 || n === 0 || ohw === 0) return dw;
 
@@ -376,8 +433,8 @@ export function conv2dBackwardFilter(
   }
 
   const nb = chunkImages(g);
-  const col = allocate(dtypeOf(x), k * nb * ohw);
-  const dyT = nb > 1 ? allocate(dtypeOf(x), og * nb * ohw) : null;
+  const col = scratch(x, 0, k * nb * ohw);
+  const dyT = nb > 1 ? scratch(x, 1, og * nb * ohw) : null;
   for (let n0 = 0; n0 < n; n0 += nb) {
     const cnt = Math.min(nb, n - n0);
     const cols = cnt * ohw;

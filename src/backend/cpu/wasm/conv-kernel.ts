@@ -116,9 +116,130 @@ function convFn(kw: number): FunctionBuilder {
   return f;
 }
 
+/** Most kernel columns one filter-gradient pass accumulates (4 channels × this many taps in registers). */
+export const FILTER_MAX_JC = 3;
+
+/** The i32 words of the filter-gradient kernels' parameter block, in order (see `convbf_j*`). */
+export const FILTER_PARAMS = [
+  'X', 'DY', 'DW', 'C', 'O', 'OH', 'NV', 'REM', 'KH', 'KW', 'NIMG', 'XIMG', 'DYIMG', 'XPLANE', 'DYPLANE',
+  'XROW', 'DYROW', 'TAPROW', 'TAPCOL', 'MASK', 'XG', 'DYG', 'DWG', 'NCH',
+] as const;
+
+/**
+ * The filter gradient `convbf_j<JC>` (JC = 1..{@link FILTER_MAX_JC}): for output channels
+ * [OB0, OB1) of one group (in blocks of 4), every input channel c, every kernel row i and the
+ * JC kernel columns J0 … J0+JC−1, adds
+ *   Σ_n Σ_{y, x} dy[n, o, y, x] · xs[n, c, y·sh + i·dh, x + j·dw]
+ * to dW[o, c, i, j] (float32, layout [O][C][KH][KW]); xs is the zero-padded input (row
+ * stride in the XROW/TAPROW byte steps). Lanes run over 4 adjacent output columns; each row
+ * has NV whole vectors and, when REM > 0, one more whose dy lanes past the row are masked to
+ * zero with the vector at MASK, so the x lanes it reads past the row (finite values of the
+ * next row, or the zeroed slack) add nothing. Channel blocks reaching past O read dy planes
+ * of the next channels (or the caller's slack) and are not stored.
+ *
+ * i32 parameters P, G, OB0, OB1, J0: P is the address of a block of i32 words (addresses
+ * and steps in bytes) {@link FILTER_PARAMS}; group G's x, dy and dW start XG, DYG and DWG
+ * bytes per group further on; images go in chunks of NCH (each chunk's partial sums are added
+ * to dW). A job is (group, range of channel blocks, column chunk), so
+ * parallel jobs write disjoint dW entries.
+ */
+function filterFn(jc: number): FunctionBuilder {
+  const f = new FunctionBuilder([i32, i32, i32, i32, i32], []);
+  const P = 0, G = 1, OB0 = 2, OB1 = 3, J0 = 4;
+  const word = Object.fromEntries(FILTER_PARAMS.map((name) => [name, f.local(i32)])) as Record<(typeof FILTER_PARAMS)[number], number>;
+  FILTER_PARAMS.forEach((name, k) => f.get(P).i32Load(4 * k).set(word[name]));
+  const { X, DY, DW, C, O, OH, NV, REM, KH, KW, NIMG, XIMG, DYIMG, XPLANE, DYPLANE, XROW, DYROW, TAPROW, TAPCOL, MASK, XG, DYG, DWG, NCH } = word;
+  f.get(X).get(G).get(XG).i32Mul().i32Add().set(X);
+  f.get(DY).get(G).get(DYG).i32Mul().i32Add().set(DY);
+  f.get(DW).get(G).get(DWG).i32Mul().i32Add().set(DW);
+  const ob = f.local(i32), c = f.local(i32), i = f.local(i32), n = f.local(i32), y = f.local(i32), v = f.local(i32);
+  const xr = f.local(i32), dr = f.local(i32), px = f.local(i32), pd = f.local(i32), out = f.local(i32);
+  const n0 = f.local(i32), nEnd = f.local(i32);
+  const dp = [f.local(i32), f.local(i32), f.local(i32)];
+  const xo = Array.from({ length: jc }, () => f.local(i32));
+  const acc = Array.from({ length: 4 * jc }, () => f.local(v128));
+  const xv = f.local(v128), mask = f.local(v128);
+
+  f.get(MASK).v128Load(0).set(mask);
+  f.get(DYPLANE).set(dp[0]!);
+  f.get(DYPLANE).i32(2).i32Mul().set(dp[1]!);
+  f.get(DYPLANE).i32(3).i32Mul().set(dp[2]!);
+  for (let j = 0; j < jc; j++) f.get(TAPCOL).i32(j).i32Mul().set(xo[j]!);
+
+  /** One vector of 4 output columns at px/pd: every (channel, column tap) product. */
+  const body = (masked: boolean): void => {
+    for (let j = 0; j < jc; j++) {
+      f.get(px).get(xo[j]!).i32Add().v128Load(0).set(xv);
+      for (let q = 0; q < 4; q++) {
+        const a = acc[q * jc + j]!;
+        f.get(a);
+        if (q === 0) f.get(pd);
+        else f.get(pd).get(dp[q - 1]!).i32Add();
+        f.v128Load(0);
+        if (masked) f.get(mask).v128And();
+        f.get(xv).f32x4Mul().f32x4Add().set(a);
+      }
+    }
+  };
+
+  // image chunks outermost: the 4 dy planes of a chunk stay in L1 over every (c, i) pass
+  f.i32(0).set(n0).block().loop();
+  f.get(n0).get(NIMG).i32GeS().brIf(1);
+  f.get(n0).get(NCH).i32Add().tee(nEnd).get(NIMG).get(nEnd).get(NIMG).i32LtS().select().set(nEnd);
+  f.get(OB0).set(ob).block().loop();
+  f.get(ob).get(OB1).i32GeS().brIf(1);
+  countLoop(f, c, C, () => {
+    countLoop(f, i, KH, () => {
+      for (const a of acc) f.v128Zero().set(a);
+      // x at (channel c, tap row i, tap column J0) of image 0; dy at channel ob of image 0
+      f.get(X).get(n0).get(XIMG).i32Mul().i32Add().get(c).get(XPLANE).i32Mul().i32Add().get(i).get(TAPROW).i32Mul().i32Add().get(J0).get(TAPCOL).i32Mul().i32Add().set(xr);
+      f.get(DY).get(n0).get(DYIMG).i32Mul().i32Add().get(ob).get(DYPLANE).i32Mul().i32Add().set(dr);
+      f.get(n0).set(n).block().loop();
+      f.get(n).get(nEnd).i32GeS().brIf(1);
+      {
+        f.get(xr).set(px).get(dr).set(pd);
+        countLoop(f, y, OH, () => {
+          countLoop(f, v, NV, () => {
+            body(false);
+            f.inc(px, 16).inc(pd, 16);
+          });
+          f.get(REM).if();
+          body(true);
+          f.end();
+          // next row: px/pd restart from the row starts
+          f.get(px).get(NV).i32(4).i32Shl().i32Sub().get(XROW).i32Add().set(px);
+          f.get(pd).get(NV).i32(4).i32Shl().i32Sub().get(DYROW).i32Add().set(pd);
+        });
+        f.incBy(xr, XIMG).incBy(dr, DYIMG);
+      }
+      f.inc(n, 1).br(0).end().end();
+      // dW[ob + q, c, i, J0 + j] += horizontal sum of acc[q][j], for the channels that exist
+      f.get(DW).get(ob).get(C).i32Mul().get(c).i32Add().get(KH).i32Mul().get(i).i32Add().get(KW).i32Mul().get(J0).i32Add().i32(2).i32Shl().i32Add().set(out);
+      for (let q = 0; q < 4; q++) {
+        if (q > 0) f.get(O).get(ob).i32Sub().i32(q).i32GtS().if();
+        for (let j = 0; j < jc; j++) {
+          const a = acc[q * jc + j]!;
+          f.get(out);
+          f.get(out).f32Load(j * 4);
+          f.get(a).f32x4ExtractLane(0).get(a).f32x4ExtractLane(1).f32Add();
+          f.get(a).f32x4ExtractLane(2).get(a).f32x4ExtractLane(3).f32Add();
+          f.f32Add().f32Add().f32Store(j * 4);
+        }
+        if (q > 0) f.end();
+        // next channel: C·KH·KW floats on
+        if (q < 3) f.get(out).get(C).get(KH).i32Mul().get(KW).i32Mul().i32(2).i32Shl().i32Add().set(out);
+      }
+    });
+  });
+  f.inc(ob, 4).br(0).end().end();
+  f.get(nEnd).set(n0).br(0).end().end();
+  return f;
+}
+
 /** The module bytes (memory imported as `env.memory`). */
 export function buildConvModule(memory: { shared: boolean; maxPages: number }): Uint8Array<ArrayBuffer> {
   const mod = new ModuleBuilder().importMemory({ module: 'env', name: 'memory', minPages: 1, maxPages: memory.maxPages, shared: memory.shared });
   for (let kw = 1; kw <= MAX_KW; kw++) mod.addFunction(convFn(kw), `conv_k${kw}`);
+  for (let jc = 1; jc <= FILTER_MAX_JC; jc++) mod.addFunction(filterFn(jc), `convbf_j${jc}`);
   return mod.toBytes();
 }
