@@ -5,9 +5,11 @@
  *
  * Each rule's `kernel` is one loop over the values that updates the state and either writes
  * the step (inside an `OptimiserChain`) or subtracts it from the parameter directly.
- * The loops compute in float64 and round once when storing into a float32 state or parameter.
+ * The loops compute in float64 and round once when storing into a float32 state or parameter;
+ * Adam on float32 runs a four-wide wasm kernel instead, which rounds in float32.
  */
 import type { Tensor } from '../tensor/tensor.js';
+import { adamF32 } from '../backend/cpu/adam.js';
 import { betaPair, defineRule, filledLike, nonNegative, unitInterval } from './rule.js';
 
 /** Two coefficients, such as Adam's `beta`. */
@@ -167,6 +169,9 @@ export const Adam = defineRule<AdamHyper, MomentState, [eta?: number, beta?: Pai
   kernel: ({ eta, beta: [b1, b2], epsilon }, s, x, dx, out) => {
     const m = s.m.data, v = s.v.data, n = x.length, t = ++s.t;
     const c1 = 1 / (1 - b1 ** t), c2 = 1 / (1 - b2 ** t), d1 = 1 - b1, d2 = 1 - b2;
+    // float32: the four-wide wasm kernel (the same formula, rounded in float32)
+    if (x instanceof Float32Array && dx instanceof Float32Array && m instanceof Float32Array && v instanceof Float32Array &&
+      (out === null || out instanceof Float32Array) && adamF32({ b1, b2, c1, c2, epsilon, eta }, x, dx, m, v, out)) return true;
     for (let i = 0; i < n; i++) {
       const g = dx[i];
       const mi = b1 * m[i] + d1 * g, vi = b2 * v[i] + d2 * g * g;
