@@ -27,6 +27,25 @@ const TANH_SERIES = [1, -1 / 3, 2 / 15, -17 / 315, 62 / 2835, -1382 / 155925];
 /** erf x / x in x²: (2/√π) Σ (−1)^k x^(2k) / (k!(2k+1)). */
 const ERF_SERIES = Array.from({ length: 12 }, (_, k) => ((k % 2 === 0 ? 1 : -1) * 2) / Math.sqrt(Math.PI) / (fact(k) * (2 * k + 1)));
 
+/** sin r / r in r² and cos r in r², Taylor to r¹¹ / r¹⁰ (error < 1e-11 for |r| ≤ π/4). */
+const SIN_SERIES = Array.from({ length: 6 }, (_, k) => (k % 2 === 0 ? 1 : -1) / fact(2 * k + 1));
+const COS_SERIES = Array.from({ length: 6 }, (_, k) => (k % 2 === 0 ? 1 : -1) / fact(2 * k));
+
+/**
+ * Lines setting `sr` = sin(x) and `cr` = cos(x) reduced to the octant around 0 (quadrant `q`).
+ * Drivers' sin/cos are not accurate enough (SwiftShader's is 6e-5 off at x ≈ 0.76), so the
+ * argument is reduced here: k = round(x·2/π), red = x − k·π/2 with π/2 split in three parts
+ * (Cody–Waite; the first has 8 significant bits, so k·part is exact for |k| < 2¹⁵).
+ */
+const SINCOS_REDUCED = [
+  'const k = Math.floor(x * 0.6366197723675814 + 0.5);',
+  `const red = ((x - k * 1.5703125) - k * ${lit(4.837512969970703125e-4)}) - k * ${lit(7.54978995489188216e-8)};`,
+  'const red2 = red * red;',
+  `const sr = red * (${horner(SIN_SERIES, 'red2')});`,
+  `const cr = ${horner(COS_SERIES, 'red2')};`,
+  'const q = k - 4 * Math.floor(k / 4);',
+];
+
 /** Body lines computing `r` from `x`. */
 const UNARY_BODY: Record<UnaryOp, string[]> = {
   neg: ['const r = -x;'],
@@ -37,9 +56,9 @@ const UNARY_BODY: Record<UnaryOp, string[]> = {
   sqrt: ['const r = Math.sqrt(x);'],
   abs: ['const r = Math.abs(x);'],
   sign: ['const r = x > 0 ? 1 : (x < 0 ? -1 : 0);'],
-  sin: ['const r = Math.sin(x);'],
-  cos: ['const r = Math.cos(x);'],
-  tan: ['const r = Math.tan(x);'],
+  sin: [...SINCOS_REDUCED, 'let r = sr;', 'if (q == 1) { r = cr; }', 'if (q == 2) { r = -sr; }', 'if (q == 3) { r = -cr; }'],
+  cos: [...SINCOS_REDUCED, 'let r = cr;', 'if (q == 1) { r = -sr; }', 'if (q == 2) { r = -cr; }', 'if (q == 3) { r = sr; }'],
+  tan: [...SINCOS_REDUCED, 'let r = sr / cr;', 'if (q == 1 || q == 3) { r = -cr / sr; }'],
   // the GL drivers' asin/acos are far less accurate than their atan (3e-5 off on Mesa): via atan2
   asin: ['const r = Math.atan2(x, Math.sqrt((1 - x) * (1 + x)));'],
   acos: ['const r = Math.atan2(Math.sqrt((1 - x) * (1 + x)), x);'],
