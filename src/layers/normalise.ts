@@ -98,6 +98,77 @@ function updateRunning(running: Tensor, batch: Tensor, momentum: number): void {
   running.assign(add(mul(running, 1 - momentum), mul(b, momentum)));
 }
 
+// ---------------------------------------------------------------- BatchNorm and InstanceNorm: running statistics
+
+/**
+ * What {@link BatchNorm} and {@link InstanceNorm} share: γ and β per channel, running
+ * statistics (state), the activation and the train/test switch; `normaliseChannels` is their forward.
+ */
+abstract class ChannelNorm extends Layer<[TensorLike], Tensor> {
+  /** @internal The running statistics are state: saved, never trained. */
+  static [nonTrainable]: string[] = ['runningMean', 'runningVar'];
+  /** Number of channels. */
+  channels: number;
+  /** γ, `[C]` (ones), or `false` when not affine. */
+  scale: Tensor | false;
+  /** β, `[C]` (zeros), or `false` when not affine. */
+  bias: Tensor | false;
+  /** Running mean, `[C]` (state), or `false` without `trackStats`. */
+  runningMean: Tensor | false;
+  /** Running (unbiased) variance, `[C]` (state), or `false` without `trackStats`. */
+  runningVar: Tensor | false;
+  /** The activation. */
+  σ: Activation;
+  /** Weight of the newest batch in the running statistics. */
+  momentum: number;
+  /** Added to the variance. */
+  eps: number;
+  /** Train mode (true), test mode (false) or automatic (undefined: train mode while a gradient is taken). */
+  active: boolean | undefined;
+
+  constructor(op: string, channels: number, σ: Activation, opts: BatchNormOptions, defaults: { affine: boolean; trackStats: boolean }) {
+    super();
+    this.channels = checkCount(op, 'number of channels', channels);
+    this.σ = checkActivation(op, σ);
+    this.momentum = checkMomentum(op, opts.momentum ?? 0.1);
+    this.eps = checkEps(op, opts.eps ?? 1e-5);
+    const dtype = opts.dtype ?? 'float32';
+    const affine = opts.affine ?? defaults.affine;
+    this.scale = affine ? ones([channels], { dtype }) : false;
+    this.bias = affine ? zeros([channels], { dtype }) : false;
+    const track = opts.trackStats ?? defaults.trackStats;
+    this.runningMean = track ? zeros([channels], { dtype }) : false;
+    this.runningVar = track ? ones([channels], { dtype }) : false;
+    this.active = undefined;
+  }
+}
+
+/**
+ * `σ(γ·(x − μ)/√(σ² + ε) + β)` per channel (axis 1), μ and σ² over `axes` (`count` values
+ * each). In train mode, or without running statistics, they are those of `x`, and in train
+ * mode the running statistics are updated (the variance unbiased; with `perSample`, the
+ * statistics of each sample averaged over the batch); in test mode the running ones are used.
+ * `tooFew` ends the error for `count < 2`.
+ */
+function normaliseChannels(self: ChannelNorm, x: Tensor, axes: number[], count: number, perSample: boolean, tooFew: string): Tensor {
+  const { runningMean, runningVar } = self;
+  let y: Tensor;
+  if (isActive(self) || runningMean === false || runningVar === false) {
+    if (count < 2) throw new ShapeError(`${labelOf(self)} needs more than one value ${tooFew}, got input of shape ${shapeText(x.shape)}`);
+    const s = standardise(x, axes, self.eps);
+    y = s.y;
+    if (isActive(self) && runningMean !== false && runningVar !== false) {
+      const overBatch = (t: Tensor): Tensor => (perSample ? mean(t, 0) : t);
+      updateRunning(runningMean, overBatch(s.mu), self.momentum);
+      updateRunning(runningVar, overBatch(mul(s.variance, count / (count - 1))), self.momentum);
+    }
+  } else {
+    const bcast = [self.channels, ...Array<number>(x.ndim - 2).fill(1)];
+    y = div(sub(x, reshape(runningMean, bcast)), sqrt(add(reshape(runningVar, bcast), self.eps)));
+  }
+  return self.σ(channelAffine(y, self.scale, self.bias, x.ndim));
+}
+
 // ---------------------------------------------------------------- BatchNorm
 
 /** Options of {@link BatchNorm}. */
@@ -129,42 +200,9 @@ export interface BatchNormOptions {
  * const bn = BatchNorm(64, relu);   // BatchNorm(64, relu)  # 128 parameters, plus 128 non-trainable
  * ```
  */
-export const BatchNorm = layer(class BatchNorm extends Layer<[TensorLike], Tensor> {
-  /** @internal The running statistics are state: saved, never trained. */
-  static [nonTrainable]: string[] = ['runningMean', 'runningVar'];
-  /** Number of channels. */
-  channels: number;
-  /** γ, `[C]` (ones), or `false` when not affine. */
-  scale: Tensor | false;
-  /** β, `[C]` (zeros), or `false` when not affine. */
-  bias: Tensor | false;
-  /** Running mean, `[C]` (state), or `false` without `trackStats`. */
-  runningMean: Tensor | false;
-  /** Running (unbiased) variance, `[C]` (state), or `false` without `trackStats`. */
-  runningVar: Tensor | false;
-  /** The activation. */
-  σ: Activation;
-  /** Weight of the newest batch in the running statistics. */
-  momentum: number;
-  /** Added to the variance. */
-  eps: number;
-  /** Train mode (true), test mode (false) or automatic (undefined: train mode while a gradient is taken). */
-  active: boolean | undefined;
-
+export const BatchNorm = layer(class BatchNorm extends ChannelNorm {
   constructor(channels: number, σ: Activation = identity, opts: BatchNormOptions = {}) {
-    super();
-    this.channels = checkCount('BatchNorm', 'number of channels', channels);
-    this.σ = checkActivation('BatchNorm', σ);
-    this.momentum = checkMomentum('BatchNorm', opts.momentum ?? 0.1);
-    this.eps = checkEps('BatchNorm', opts.eps ?? 1e-5);
-    const dtype = opts.dtype ?? 'float32';
-    const affine = opts.affine ?? true;
-    this.scale = affine ? ones([channels], { dtype }) : false;
-    this.bias = affine ? zeros([channels], { dtype }) : false;
-    const track = opts.trackStats ?? true;
-    this.runningMean = track ? zeros([channels], { dtype }) : false;
-    this.runningVar = track ? ones([channels], { dtype }) : false;
-    this.active = undefined;
+    super('BatchNorm', channels, σ, opts, { affine: true, trackStats: true });
   }
 
   forward(input: TensorLike): Tensor {
@@ -173,23 +211,7 @@ export const BatchNorm = layer(class BatchNorm extends Layer<[TensorLike], Tenso
     if (x.ndim < 2 || x.shape[1] !== C) {
       throw new ShapeError(`${labelOf(this)} expects input [B, ${C}, …] (${C} channels at axis 1), got input of shape ${shapeText(x.shape)}`);
     }
-    const axes = axesExcept(x.ndim, [1]);
-    const n = x.size / C;
-    const bcast = [C, ...Array<number>(x.ndim - 2).fill(1)];
-    let y: Tensor;
-    if (isActive(this) || this.runningMean === false || this.runningVar === false) {
-      if (n < 2) throw new ShapeError(`${labelOf(this)} needs more than one value per channel to compute batch statistics, got input of shape ${shapeText(x.shape)}`);
-      const s = standardise(x, axes, this.eps);
-      y = s.y;
-      if (isActive(this) && this.runningMean !== false && this.runningVar !== false) {
-        updateRunning(this.runningMean, s.mu, this.momentum);
-        updateRunning(this.runningVar, mul(s.variance, n / (n - 1)), this.momentum);
-      }
-    } else {
-      const mu = reshape(this.runningMean, bcast), v = reshape(this.runningVar, bcast);
-      y = div(sub(x, mu), sqrt(add(v, this.eps)));
-    }
-    return this.σ(channelAffine(y, this.scale, this.bias, x.ndim));
+    return normaliseChannels(this, x, axesExcept(x.ndim, [1]), x.size / C, false, 'per channel to compute batch statistics');
   }
 
   /** @internal */
@@ -214,42 +236,9 @@ export interface InstanceNormOptions extends BatchNormOptions {}
  * take the per-sample statistics averaged over the batch (the variance unbiased, over the
  * spatial size), and test mode uses them.
  */
-export const InstanceNorm = layer(class InstanceNorm extends Layer<[TensorLike], Tensor> {
-  /** @internal The running statistics are state: saved, never trained. */
-  static [nonTrainable]: string[] = ['runningMean', 'runningVar'];
-  /** Number of channels. */
-  channels: number;
-  /** γ, `[C]`, or `false` (the default). */
-  scale: Tensor | false;
-  /** β, `[C]`, or `false` (the default). */
-  bias: Tensor | false;
-  /** Running mean `[C]` (state) or `false` (the default). */
-  runningMean: Tensor | false;
-  /** Running variance `[C]` (state) or `false` (the default). */
-  runningVar: Tensor | false;
-  /** The activation. */
-  σ: Activation;
-  /** Weight of the newest batch in the running statistics. */
-  momentum: number;
-  /** Added to the variance. */
-  eps: number;
-  /** Train mode (true), test mode (false) or automatic (undefined). */
-  active: boolean | undefined;
-
+export const InstanceNorm = layer(class InstanceNorm extends ChannelNorm {
   constructor(channels: number, σ: Activation = identity, opts: InstanceNormOptions = {}) {
-    super();
-    this.channels = checkCount('InstanceNorm', 'number of channels', channels);
-    this.σ = checkActivation('InstanceNorm', σ);
-    this.momentum = checkMomentum('InstanceNorm', opts.momentum ?? 0.1);
-    this.eps = checkEps('InstanceNorm', opts.eps ?? 1e-5);
-    const dtype = opts.dtype ?? 'float32';
-    const affine = opts.affine ?? false;
-    this.scale = affine ? ones([channels], { dtype }) : false;
-    this.bias = affine ? zeros([channels], { dtype }) : false;
-    const track = opts.trackStats ?? false;
-    this.runningMean = track ? zeros([channels], { dtype }) : false;
-    this.runningVar = track ? ones([channels], { dtype }) : false;
-    this.active = undefined;
+    super('InstanceNorm', channels, σ, opts, { affine: false, trackStats: false });
   }
 
   forward(input: TensorLike): Tensor {
@@ -258,22 +247,7 @@ export const InstanceNorm = layer(class InstanceNorm extends Layer<[TensorLike],
     if (x.ndim < 3 || x.shape[1] !== C) {
       throw new ShapeError(`${labelOf(this)} expects input [B, ${C}, …spatial] (${C} channels at axis 1, at least one spatial axis), got input of shape ${shapeText(x.shape)}`);
     }
-    const spatial = axesExcept(x.ndim, [0, 1]);
-    const n = x.size / (C * x.shape[0]);
-    let y: Tensor;
-    if (isActive(this) || this.runningMean === false || this.runningVar === false) {
-      if (n < 2) throw new ShapeError(`${labelOf(this)} needs more than one value per channel and sample to compute statistics, got input of shape ${shapeText(x.shape)}`);
-      const s = standardise(x, spatial, this.eps);
-      y = s.y;
-      if (isActive(this) && this.runningMean !== false && this.runningVar !== false) {
-        updateRunning(this.runningMean, mean(s.mu, 0), this.momentum);
-        updateRunning(this.runningVar, mean(mul(s.variance, n / (n - 1)), 0), this.momentum);
-      }
-    } else {
-      const bcast = [C, ...Array<number>(x.ndim - 2).fill(1)];
-      y = div(sub(x, reshape(this.runningMean, bcast)), sqrt(add(reshape(this.runningVar, bcast), this.eps)));
-    }
-    return this.σ(channelAffine(y, this.scale, this.bias, x.ndim));
+    return normaliseChannels(this, x, axesExcept(x.ndim, [0, 1]), x.size / (C * x.shape[0]), true, 'per channel and sample to compute statistics');
   }
 
   /** @internal */
