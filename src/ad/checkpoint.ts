@@ -8,26 +8,14 @@ import { Tensor } from '../tensor/tensor.js';
 import { zeros } from '../tensor/create.js';
 import { add } from '../ops/elementwise.js';
 import { rng } from '../tensor/random.js';
-import { type Tape, TrackedNumber, liveNumber, trackNumber } from './tape.js';
-import { TrackedTensor, resolveTensor } from './tracked.js';
+import { TrackedNumber, trackNumber } from './tape.js';
+import { TrackedTensor } from './tracked.js';
 import { emptyLike, isLayerLike } from './structure.js';
 import { pullback } from './pullback.js';
+import { liveOf, nodeInputs } from './custom.js';
 
 /** A differentiable leaf: a number or a tensor (possibly traced). */
 type Leaf = number | TrackedNumber | Tensor;
-
-/** The live traced form of `x` (undefined when nothing in flight traces it). */
-function live(x: unknown): TrackedNumber | TrackedTensor | undefined {
-  if (x instanceof TrackedNumber) {
-    const l = liveNumber(x);
-    return typeof l === 'number' ? undefined : l;
-  }
-  if (x instanceof Tensor && x._ad !== undefined) {
-    const l = resolveTensor(x);
-    return l instanceof TrackedTensor ? l : undefined;
-  }
-  return undefined;
-}
 
 /**
  * @internal A node with several inputs and outputs, in the style of `customGradient`:
@@ -42,23 +30,15 @@ export function multiOutput(
   forward: (inputs: Leaf[]) => Leaf[],
   back: (cotangents: (Leaf | undefined)[]) => readonly unknown[],
 ): Leaf[] {
-  const lives = inputs.map(live);
-  let top: Tape | undefined;
-  for (const l of lives) if (l !== undefined && (top === undefined || l.tape.level > top.level)) top = l.tape;
-  if (top === undefined) return forward(inputs.map((x, i) => (lives[i] === undefined && x instanceof TrackedNumber ? liveNumber(x) : x)));
-  const primals = inputs.map((x, i) => {
-    const l = lives[i];
-    if (l === undefined || l.tape !== top) return (l ?? x) as Leaf;
-    return l instanceof TrackedNumber ? l.value : l.primal;
-  });
+  const { top, primals, ids } = nodeInputs(inputs);
+  if (top === undefined) return forward(primals);
   const ys = forward(primals);
   for (const y of ys) {
-    const l = live(y);
+    const l = liveOf(y);
     if (l !== undefined && l.tape.level >= top.level) {
       throw new TypeError('checkpoint: the function used a value being differentiated that was not passed to it as an argument (a closure over a parameter or a traced value?); pass it, e.g. checkpoint((model, x) => model(x))(model, x)');
     }
   }
-  const ids = lives.map((l) => (l !== undefined && l.tape === top ? l.id : -1));
   const cts: (Leaf | undefined)[] = new Array<Leaf | undefined>(ys.length).fill(undefined); // dense: map must see every entry
   const hub = top.general(ids, () => {
     const given = cts.slice();
@@ -93,7 +73,7 @@ function leavesOf(x: unknown): { leaves: Leaf[]; build: (values: readonly Leaf[]
   const traced = new Set<object>(); // nodes that hold a traced leaf somewhere below
   const seen = new Set<object>();
   const scan = (v: unknown): boolean => {
-    if (live(v) !== undefined) {
+    if (liveOf(v) !== undefined) {
       if (!at.has(v)) { at.set(v, leaves.length); leaves.push(v as Leaf); }
       return true;
     }

@@ -3,8 +3,8 @@ import { type Tape, TrackedNumber, liveNumber, primalNumber, trackNumber, withTa
 import { TrackedTensor, primalTensor, resolveTensor } from './tracked.js';
 import { Tensor } from '../tensor/tensor.js';
 
-/** The live traced form of a direct argument, or undefined if it is not traced. */
-function liveOf(x: unknown): TrackedNumber | TrackedTensor | undefined {
+/** @internal The live traced form of a direct argument, or undefined if it is not traced. */
+export function liveOf(x: unknown): TrackedNumber | TrackedTensor | undefined {
   if (x instanceof TrackedNumber) {
     const l = liveNumber(x);
     return typeof l === 'number' ? undefined : l;
@@ -14,6 +14,40 @@ function liveOf(x: unknown): TrackedNumber | TrackedTensor | undefined {
     return l instanceof TrackedTensor ? l : undefined;
   }
   return undefined;
+}
+
+/** @internal The arguments of a hand-written node, as {@link nodeInputs} reads them. */
+export interface NodeInputs<T> {
+  /** The innermost tape that traces an argument; undefined when none does. */
+  top: Tape | undefined;
+  /**
+   * What the node's own computation gets: each argument traced by `top` one level below it
+   * (its primal), others as they are (still traced by enclosing gradients, if any); with no
+   * `top`, numbers whose tracing has ended are plain numbers.
+   */
+  primals: T[];
+  /** The id of each argument on `top`, −1 for those it does not trace. */
+  ids: number[];
+}
+
+/**
+ * @internal How a node with a hand-written derivative ({@link customGradient}, checkpoint's
+ * multiOutput) reads its arguments: which tape records it and what it computes with.
+ */
+export function nodeInputs<T>(args: readonly T[]): NodeInputs<T> {
+  const live = args.map(liveOf);
+  let top: Tape | undefined;
+  for (const l of live) if (l !== undefined && (top === undefined || l.tape.level > top.level)) top = l.tape;
+  if (top === undefined) {
+    const primals = args.map((a, i) => (live[i] === undefined && a instanceof TrackedNumber ? (primalNumber(a) as T) : a));
+    return { top, primals, ids: args.map(() => -1) };
+  }
+  const primals = args.map((a, i) => {
+    const l = live[i];
+    if (l === undefined || l.tape !== top) return (l ?? a) as T;
+    return (l instanceof TrackedNumber ? l.value : l.primal) as T;
+  });
+  return { top, primals, ids: live.map((l) => (l !== undefined && l.tape === top ? l.id : -1)) };
 }
 
 /**
@@ -34,17 +68,9 @@ export function customGradient<A extends unknown[], Y extends number | Tensor>(
   rule: (...args: A) => [Y, (dy: Y) => readonly unknown[]],
 ): (...args: A) => Y {
   return (...args: A): Y => {
-    const live = args.map(liveOf);
-    let top: Tape | undefined;
-    for (const l of live) if (l !== undefined && (top === undefined || l.tape.level > top.level)) top = l.tape;
-    if (top === undefined) return f(...(args.map((a, i) => (live[i] === undefined && a instanceof TrackedNumber ? primalNumber(a) : a)) as A));
-    const primals = args.map((a, i) => {
-      const l = live[i];
-      if (l === undefined || l.tape !== top) return l ?? a;
-      return l instanceof TrackedNumber ? l.value : l.primal;
-    }) as A;
-    const [y, pb] = rule(...primals);
-    const ids = live.map((l) => (l !== undefined && l.tape === top ? l.id : -1));
+    const { top, primals, ids } = nodeInputs(args);
+    if (top === undefined) return f(...(primals as A));
+    const [y, pb] = rule(...(primals as A));
     const id = top.general(ids, (dy) => {
       const cts = pb(dy as Y);
       if (cts.length !== args.length) throw new TypeError(`customGradient: the pullback returned ${cts.length} cotangents for ${args.length} arguments`);
