@@ -61,31 +61,51 @@ function outSize(n: number, k: number, s: number, p: number, d: number): number 
   return Math.floor((n + 2 * p - d * (k - 1) - 1) / s) + 1;
 }
 
+/** The operands and options conv2d and convTranspose2d parse alike. */
+interface ConvOperands {
+  xt: Tensor;
+  wt: Tensor;
+  /** Whether `x` was one image (3-d), to be unbatched again. */
+  single: boolean;
+  groups: number;
+  stride: [number, number];
+  dilation: [number, number];
+}
+
 /**
- * 2-d convolution (cross-correlation, as in every DL framework) of an NCHW batch `x` with
- * filters `w` of shape [outChannels, inChannels/groups, KH, KW]. A 3-d `x` is one image.
+ * Shared parsing of the convolutions: one dtype for both operands (a float32/float64 mix
+ * promotes to float64, the kernels need one), a 3-d `x` as a batch of one, 4-d operands
+ * (`layout` names them in the error), positive integer groups, stride and dilation.
  */
-export function conv2d(x: TensorLike, w: TensorLike, options: Conv2dOptions = {}): Tensor {
-  const op = 'conv2d';
+function convOperands(op: string, x: TensorLike, w: TensorLike, options: { stride?: Pair; dilation?: Pair; groups?: number }, layout: string): ConvOperands {
   const dt = strongDType(x, w);
-  // the kernels need one dtype: a float32/float64 mix promotes to float64
   let xt = toTensor(x, op, dt);
   let wt = toTensor(w, op, dt);
   if (xt.dtype !== wt.dtype) [xt, wt] = [xt.astype('float64'), wt.astype('float64')];
   const single = xt.ndim === 3;
   if (single) xt = xt.reshape([1, ...xt.shape]);
   if (xt.ndim !== 4 || wt.ndim !== 4) {
-    throw new ShapeError(`${op}: expected input [N,C,H,W] and filters [O,C/groups,KH,KW], got ${shapeStr(xt.shape)} and ${shapeStr(wt.shape)}`);
+    throw new ShapeError(`${op}: expected ${layout}, got ${shapeStr(xt.shape)} and ${shapeStr(wt.shape)}`);
   }
   const groups = options.groups ?? 1;
   if (!Number.isInteger(groups) || groups < 1) throw new RangeError(`${op}: groups must be a positive integer, got ${groups}`);
+  const stride = pair(op, 'stride', options.stride, 1, 1);
+  const dilation = pair(op, 'dilation', options.dilation, 1, 1);
+  return { xt, wt, single, groups, stride, dilation };
+}
+
+/**
+ * 2-d convolution (cross-correlation, as in every DL framework) of an NCHW batch `x` with
+ * filters `w` of shape [outChannels, inChannels/groups, KH, KW]. A 3-d `x` is one image.
+ */
+export function conv2d(x: TensorLike, w: TensorLike, options: Conv2dOptions = {}): Tensor {
+  const op = 'conv2d';
+  const { xt, wt, single, groups, stride, dilation } = convOperands(op, x, w, options, 'input [N,C,H,W] and filters [O,C/groups,KH,KW]');
   const [, c, h, wd] = xt.shape;
   const [o, cg, kh, kw] = wt.shape;
   if (c !== cg * groups || o % groups !== 0) {
     throw new ShapeError(`${op}: input ${shapeStr(xt.shape)} has ${c} channels but filters ${shapeStr(wt.shape)} with groups=${groups} expect ${cg * groups} (and out channels divisible by groups)`);
   }
-  const stride = pair(op, 'stride', options.stride, 1, 1);
-  const dilation = pair(op, 'dilation', options.dilation, 1, 1);
   let padding: [number, number];
   if (options.padding === 'valid') padding = [0, 0];
   else if (options.padding === 'same') {
@@ -128,24 +148,12 @@ export interface ConvTranspose2dOptions {
  */
 export function convTranspose2d(x: TensorLike, w: TensorLike, options: ConvTranspose2dOptions = {}): Tensor {
   const op = 'convTranspose2d';
-  const dt = strongDType(x, w);
-  let xt = toTensor(x, op, dt);
-  let wt = toTensor(w, op, dt);
-  if (xt.dtype !== wt.dtype) [xt, wt] = [xt.astype('float64'), wt.astype('float64')];
-  const single = xt.ndim === 3;
-  if (single) xt = xt.reshape([1, ...xt.shape]);
-  if (xt.ndim !== 4 || wt.ndim !== 4) {
-    throw new ShapeError(`${op}: expected input [N,Cin,H,W] and filters [Cin,Cout/groups,KH,KW], got ${shapeStr(xt.shape)} and ${shapeStr(wt.shape)}`);
-  }
-  const groups = options.groups ?? 1;
-  if (!Number.isInteger(groups) || groups < 1) throw new RangeError(`${op}: groups must be a positive integer, got ${groups}`);
+  const { xt, wt, single, groups, stride, dilation } = convOperands(op, x, w, options, 'input [N,Cin,H,W] and filters [Cin,Cout/groups,KH,KW]');
   const [n, c, h, wd] = xt.shape;
   const [ci, og, kh, kw] = wt.shape;
   if (c !== ci || ci % groups !== 0) {
     throw new ShapeError(`${op}: input ${shapeStr(xt.shape)} has ${c} channels but filters ${shapeStr(wt.shape)} with groups=${groups} expect ${ci} (a multiple of groups)`);
   }
-  const stride = pair(op, 'stride', options.stride, 1, 1);
-  const dilation = pair(op, 'dilation', options.dilation, 1, 1);
   const padding = pair(op, 'padding', options.padding, 0, 0);
   const outPad = pair(op, 'outputPadding', options.outputPadding, 0, 0);
   if (outPad[0] >= stride[0] || outPad[1] >= stride[1]) {
