@@ -1,5 +1,6 @@
 /**
- * Adam's float32 wasm kernel (src/backend/cpu/adam.ts, taken by the rule's fast path): several
+ * The optimisers' float32 wasm kernels (src/backend/cpu/update.ts, taken by the rules' fast
+ * paths). Descent: several steps against x −= η·g in float64 loops. Adam: several
  * steps on random parameters and gradients of odd lengths (the four-lane tail), both through
  * `update` (step subtracted in place) and through an OptimiserChain (the step written out),
  * against Adam's formula evaluated in float64 loops here, with a float32 rounding bound.
@@ -8,8 +9,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import { Tensor, tensor } from '../../src/index.js';
-import { Adam, ClipNorm, OptimiserChain, setup, update } from '../../src/optimise/index.js';
-import { adamTuning } from '../../src/backend/cpu/adam.js';
+import { Adam, ClipNorm, Descent, OptimiserChain, setup, update } from '../../src/optimise/index.js';
+import { updateTuning } from '../../src/backend/cpu/update.js';
 
 function lcg(seed: number): () => number {
   let s = seed >>> 0;
@@ -33,8 +34,8 @@ function reference(x0: number[], grads: number[][], eta: number, b1: number, b2:
 }
 
 test('Adam float32 kernel: several steps equal the float64 formula within float32 roundings', () => {
-  const saved = adamTuning.minElements;
-  adamTuning.minElements = 0;
+  const saved = updateTuning.minElements;
+  updateTuning.minElements = 0;
   try {
     fc.assert(fc.property(
       fc.integer({ min: 1, max: 203 }), fc.integer({ min: 1, max: 1 << 30 }), fc.constantFrom(1e-3, 0.05),
@@ -63,20 +64,45 @@ test('Adam float32 kernel: several steps equal the float64 formula within float3
       },
     ), { numRuns: 120 });
   } finally {
-    adamTuning.minElements = saved;
+    updateTuning.minElements = saved;
   }
 });
 
 test('Adam float32 kernel: a zero gradient from the start keeps the parameters (padding lanes give no NaN)', () => {
-  const saved = adamTuning.minElements;
-  adamTuning.minElements = 0;
+  const saved = updateTuning.minElements;
+  updateTuning.minElements = 0;
   try {
     const model = { w: tensor([1, 2, 3, 4, 5], { dtype: 'float32' }) as Tensor };
     const opt = setup(Adam(0.1), model);
     update(opt, model, { w: tensor([0, 0, 0, 0, 0], { dtype: 'float32' }) });
     assert.equal(Array.from(model.w.data), [1, 2, 3, 4, 5]);
   } finally {
-    adamTuning.minElements = saved;
+    updateTuning.minElements = saved;
+  }
+});
+
+test('Descent float32 kernel: several steps equal x − η·g in float64 within float32 roundings', () => {
+  const saved = updateTuning.minElements;
+  updateTuning.minElements = 0;
+  try {
+    fc.assert(fc.property(fc.integer({ min: 1, max: 203 }), fc.integer({ min: 1, max: 1 << 30 }), fc.constantFrom(0.01, 0.3), (n, seed, eta) => {
+      const rnd = lcg(seed);
+      const x = Array.from({ length: n }, () => Math.fround(rnd()));
+      const model = { w: tensor(x, { dtype: 'float32' }) };
+      const opt = setup(Descent(eta), model);
+      for (let k = 1; k <= 4; k++) {
+        const g = Array.from({ length: n }, () => Math.fround(rnd() * 2));
+        update(opt, model, { w: tensor(g, { dtype: 'float32' }) });
+        const got = model.w.data;
+        for (let i = 0; i < n; i++) {
+          x[i] = x[i]! - eta * g[i]!;
+          const tol = 4e-7 * k * (Math.abs(x[i]!) + 2 * eta);
+          if (!(Math.abs(got[i]! - x[i]!) <= tol)) assert.unreachable(`n=${n} step ${k} [${i}]: got ${got[i]}, expected ${x[i]}`);
+        }
+      }
+    }), { numRuns: 120 });
+  } finally {
+    updateTuning.minElements = saved;
   }
 });
 

@@ -6,10 +6,10 @@
  * Each rule's `kernel` is one loop over the values that updates the state and either writes
  * the step (inside an `OptimiserChain`) or subtracts it from the parameter directly.
  * The loops compute in float64 and round once when storing into a float32 state or parameter;
- * Adam on float32 runs a four-wide wasm kernel instead, which rounds in float32.
+ * Descent and Adam on float32 run four-wide wasm kernels instead, which round in float32.
  */
 import type { Tensor } from '../tensor/tensor.js';
-import { adamF32 } from '../backend/cpu/adam.js';
+import { adamF32, descentF32 } from '../backend/cpu/update.js';
 import { betaPair, defineRule, filledLike, nonNegative, unitInterval } from './rule.js';
 
 /** Two coefficients, such as Adam's `beta`. */
@@ -34,6 +34,7 @@ export const Descent = defineRule<{ eta: number }, null, [eta?: number]>({
   init: () => null,
   kernel: ({ eta }, _s, x, dx, out) => {
     const n = x.length;
+    if (out === null && x instanceof Float32Array && dx instanceof Float32Array && descentF32(eta, x, dx)) return true;
     if (out === null) for (let i = 0; i < n; i++) x[i] -= eta * dx[i];
     else for (let i = 0; i < n; i++) out[i] = eta * dx[i];
     return true;

@@ -1,6 +1,9 @@
 /**
- * Generates the WebAssembly SIMD module of Adam's float32 update (f32x4): for each group of
- * four parameters
+ * Generates the WebAssembly SIMD module of the optimisers' float32 updates (f32x4).
+ *
+ * Descent: `descent_f32(x, g, nvec, eta)`: x −= η·g, four at a time.
+ *
+ * Adam: for each group of four parameters
  *   m = β₁m + (1−β₁)g;  v = β₂v + (1−β₂)g²;  step = ((m·c₁) / (√(v·c₂) + ε))·η
  * and then x −= step (mode 0) or x = step (mode 1, the step itself is wanted). c₁ = 1/(1−β₁ᵗ)
  * and c₂ = 1/(1−β₂ᵗ) are the bias corrections, computed by the caller. The scalar loop does
@@ -53,9 +56,24 @@ function adamF32(): FunctionBuilder {
   return f;
 }
 
+function descentF32(): FunctionBuilder {
+  const f = new FunctionBuilder([i32, i32, i32, f32], []);
+  const [X, G, NVEC, ETA] = [0, 1, 2, 3] as const;
+  const eta = f.local(v128), i = f.local(i32);
+  f.get(ETA).f32x4Splat().set(eta);
+  f.i32(0).set(i);
+  f.block().loop();
+  f.get(i).get(NVEC).i32GeS().brIf(1);
+  f.get(X).get(X).v128Load().get(eta).get(G).v128Load().f32x4Mul().f32x4Sub().v128Store();
+  f.inc(X, 16).inc(G, 16).inc(i, 1);
+  f.br(0).end().end();
+  return f;
+}
+
 /** Build the module bytes. The memory is imported as `env.memory`. */
-export function buildAdamModule(memory: { shared: boolean; maxPages: number }): Uint8Array<ArrayBuffer> {
+export function buildUpdateModule(memory: { shared: boolean; maxPages: number }): Uint8Array<ArrayBuffer> {
   const mod = new ModuleBuilder().importMemory({ module: 'env', name: 'memory', minPages: 1, maxPages: memory.maxPages, shared: memory.shared });
   mod.addFunction(adamF32(), 'adam_f32');
+  mod.addFunction(descentF32(), 'descent_f32');
   return mod.toBytes();
 }
