@@ -4,11 +4,11 @@
  * layers, trained with Adam on a cosine schedule. It prints the test accuracy after every epoch.
  *
  *   node --import tsx examples/mnist-cnn.ts                full run (60,000 images, 3 epochs)
- *   node --import tsx examples/mnist-cnn.ts --epochs 1
+ *   node --import tsx examples/mnist-cnn.ts --epochs 1 --batch 64 --width 16 --lr 1e-3
  *
  * With CI set (as in CI), it runs on small settings: the first 4,000 training images in batches
- * of 32, 1 epoch, and the first 2,000 test images. `spec/examples/mnist-cnn.check.ts` recomputes the printed
- * accuracy from the predictions it writes and the test labels.
+ * of 32, 1 epoch, and the first 2,000 test images. `spec/examples/mnist-cnn.check.ts`
+ * recomputes the printed accuracy from the predictions it writes and the test labels.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import {
@@ -23,6 +23,10 @@ const arg = (name: string, fallback: number): number => {
   return i >= 0 ? Number(process.argv[i + 1]) : fallback;
 };
 const epochs = arg('epochs', small ? 1 : 3);
+// CI's 4,000 images in batches of 32 give 125 steps: enough to learn the digits in one short epoch
+const batchSize = arg('batch', small ? 32 : 128);
+const width = arg('width', 32);                 // channels of the first convolution; the second has twice as many
+const eta = arg('lr', 2e-3);                    // the peak learning rate
 
 seed(1);
 const trainSplit = loadMNIST('train', { limit: small ? 4_000 : undefined });
@@ -32,14 +36,15 @@ const images = (rows: Tensor): Tensor => reshape(rows, [rows.shape[0], 1, 28, 28
 const X = images(trainSplit.images), Y = onehotbatch(trainSplit.labels, DIGITS, { dtype: 'float32' });
 const testX = images(test.images), testLabels = Array.from(test.labels.data);
 console.log(`MNIST: ${X.shape[0]} training images, ${testX.shape[0]} test images`);
+console.log(`settings: ${epochs} epoch${epochs > 1 ? 's' : ''}, batch ${batchSize}, width ${width}, peak learning rate ${eta}`);
 
 const model = Chain(
-  Conv([3, 3], 1, 32, relu),     // [B, 1, 28, 28] → [B, 32, 26, 26]
-  MaxPool([2, 2]),               // → [B, 32, 13, 13]
-  Conv([3, 3], 32, 64, relu),    // → [B, 64, 11, 11]
-  MaxPool([2, 2]),               // → [B, 64, 5, 5]
-  Flatten(),                     // → [B, 1600]
-  Dense(64 * 5 * 5, 128, relu),
+  Conv([3, 3], 1, width, relu),           // [B, 1, 28, 28] → [B, 32, 26, 26] (width 32)
+  MaxPool([2, 2]),                        // → [B, 32, 13, 13]
+  Conv([3, 3], width, 2 * width, relu),   // → [B, 64, 11, 11]
+  MaxPool([2, 2]),                        // → [B, 64, 5, 5]
+  Flatten(),                              // → [B, 1600]
+  Dense(2 * width * 5 * 5, 128, relu),
   Dense(128, 10),
 );
 console.log(model);
@@ -56,10 +61,9 @@ function predict(x: Tensor, chunk = 500): number[] {
 const accuracyOf = (predicted: number[]): number => predicted.filter((p, i) => p === testLabels[i]).length / testLabels.length;
 
 const opt = setup(Adam(1e-3), model);
-// CI's 4,000 images in batches of 32 give 125 steps: enough to learn the digits in one short epoch
-const data = DataLoader([X, Y], { batchSize: small ? 32 : 128, shuffle: true });
-// the learning rate falls from 2e-3 along a cosine over the whole run
-const schedule = cosineAnnealing({ max: 2e-3, min: 1e-5, period: data.length * epochs });
+const data = DataLoader([X, Y], { batchSize, shuffle: true });
+// the learning rate falls from its peak along a cosine over the whole run
+const schedule = cosineAnnealing({ max: eta, min: 1e-5, period: data.length * epochs });
 let predicted: number[] = [];
 const start = performance.now();
 const history = await train((m, x, y) => logitCrossentropy(m(x), y), model, data, opt, {
