@@ -32,7 +32,13 @@ const WASM_MIN_MACS = 12 * 12 * 12;
  * ~4 µs (view, allocation, tensor) dominates below ~1k multiply-adds.
  */
 const FEW_ROWS_MIN_MACS = 256;
-const THREADED_MIN_MACS = 200 * 200 * 200;
+/*
+ * The MLP benchmark's two large products (128×128×784 forward, 128×784×128 for the weight's
+ * gradient; 12.8M multiply-adds) lost on the pool even at load 1.4, timed with the variants
+ * forced in one run (µs, wasm vs threaded): 1038 vs 1215 and 918 vs 1051. Hence 256³, where
+ * the crossover measurement above first saw the pool win.
+ */
+const THREADED_MIN_MACS = 256 * 256 * 256;
 
 let forced: GemmVariant | 'auto' = 'auto';
 
