@@ -18,6 +18,7 @@ import { MultiHeadAttention, attentionWeights, dotProductAttention } from '../..
 import { f64, fmap, tensorEntries } from '../../src/layers/tree.js';
 import { checkGradient, checkSecondOrder } from '../_helpers/gradcheck.js';
 import { seededValues } from '../_helpers/arbitraries.js';
+import { close, randomTensor } from '../_helpers/layers.js';
 
 const esbuild = await import('esbuild');
 const built = await esbuild.build({
@@ -42,18 +43,6 @@ console.log = silence;
 const tfc = tfm.core;
 tfc.enableProdMode();
 await tfc.setBackend('cpu');
-
-const randomTensor = (shape: number[], s: number, dtype: 'float32' | 'float64' = 'float32'): Tensor =>
-  fromData(seededValues(shape.reduce((a, b) => a * b, 1), s, dtype), shape);
-
-function close(actual: Tensor | ArrayLike<number>, expected: ArrayLike<number>, tol: number, what: string): void {
-  const a = actual instanceof Tensor ? actual.data : actual;
-  assert.is(a.length, expected.length, `${what}: length`);
-  for (let i = 0; i < a.length; i++) {
-    const e = expected[i];
-    assert.ok(Math.abs(a[i] - e) <= tol * (1 + Math.abs(e)), `${what}[${i}]: ${a[i]} vs ${e}`);
-  }
-}
 
 // ---------------------------------------------------------------- the loop reference
 

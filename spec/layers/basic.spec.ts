@@ -4,26 +4,13 @@ import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import {
   Bilinear, Chain, Dense, Embedding, Flatten, Maxout, Parallel, Scale, ShapeError, SkipConnection, Tensor,
-  add, compose, concat, identity, fromData, gradient, relu, seed, sum, tanh, tensor, zeros, softmax, exp, log, sigmoid,
+  add, compose, concat, identity, gradient, relu, seed, sum, tanh, tensor, zeros, softmax, exp, log, sigmoid,
 } from '../../src/index.js';
-import { checkLayerGradient, checkLayerSecondOrder } from '../_helpers/layers.js';
-import { seededValues } from '../_helpers/arbitraries.js';
+import { checkLayerGradient, checkLayerSecondOrder, close, randomTensor } from '../_helpers/layers.js';
 
 const tf: typeof import('@tensorflow/tfjs') = await import('@tensorflow/tfjs');
 tf.enableProdMode();
 await tf.setBackend('cpu');
-
-const randomTensor = (shape: number[], s: number, dtype: 'float32' | 'float64' = 'float32'): Tensor =>
-  fromData(seededValues(shape.reduce((a, b) => a * b, 1), s, dtype), shape);
-
-function close(actual: Tensor | ArrayLike<number>, expected: ArrayLike<number>, tol: number, what: string): void {
-  const a = actual instanceof Tensor ? actual.data : actual;
-  assert.is(a.length, expected.length, `${what}: length`);
-  for (let i = 0; i < a.length; i++) {
-    const e = expected[i];
-    assert.ok(Math.abs(a[i] - e) <= tol * (1 + Math.abs(e)), `${what}[${i}]: ${a[i]} vs ${e}`);
-  }
-}
 
 /** y = σ(x·Wᵀ + b) by loops, in float64. */
 function denseLoop(x: Tensor, W: Tensor, b: Tensor, σ: (v: number) => number): Float64Array {

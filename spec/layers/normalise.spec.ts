@@ -9,7 +9,7 @@ import {
 import {
   AlphaDropout, BatchNorm, Dropout, GroupNorm, InstanceNorm, LayerNorm, autoMode, testMode, trainMode,
 } from '../../src/layers/normalise.js';
-import { checkLayerGradient, checkLayerSecondOrder } from '../_helpers/layers.js';
+import { checkLayerGradient, checkLayerSecondOrder, close, randomTensor } from '../_helpers/layers.js';
 import { seededValues } from '../_helpers/arbitraries.js';
 
 const tf: typeof import('@tensorflow/tfjs') = await import('@tensorflow/tfjs');
@@ -18,20 +18,9 @@ tf.enableProdMode();
 await tf.setBackend('cpu');
 
 const sizeOf = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
-const randomTensor = (shape: number[], s: number, dtype: 'float32' | 'float64' = 'float32'): Tensor =>
-  fromData(seededValues(sizeOf(shape), s, dtype), shape);
 /** Positive values in [0.5, 1.5), e.g. variances. */
 const positiveTensor = (shape: number[], s: number): Tensor =>
   fromData(Float32Array.from(seededValues(sizeOf(shape), s, 'float64'), (v) => 1 + v / 2), shape);
-
-function close(actual: Tensor | ArrayLike<number>, expected: ArrayLike<number>, tol: number, what: string): void {
-  const a = actual instanceof Tensor ? actual.data : actual;
-  assert.is(a.length, expected.length, `${what}: length`);
-  for (let i = 0; i < a.length; i++) {
-    const e = expected[i];
-    assert.ok(Math.abs(a[i] - e) <= tol * (1 + Math.abs(e)), `${what}[${i}]: ${a[i]} vs ${e}`);
-  }
-}
 
 // ---------------------------------------------------------------- reference loops (float64, two-pass)
 

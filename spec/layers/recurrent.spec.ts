@@ -25,24 +25,14 @@ import { GRU, GRUCell, LSTM, LSTMCell, RNN, RNNCell, Recurrence, initialState, t
 import { Bidirectional, flip, reset, stateful, unroll } from '../../src/layers/stateful.js';
 import { f64, fmap, tensorEntries } from '../../src/layers/tree.js';
 import { checkGradient, checkSecondOrder } from '../_helpers/gradcheck.js';
-import { checkLayerGradient } from '../_helpers/layers.js';
-import { seededValues } from '../_helpers/arbitraries.js';
+import { checkLayerGradient, close, randomTensor } from '../_helpers/layers.js';
 
 const tf: typeof import('@tensorflow/tfjs') = await import('@tensorflow/tfjs');
 tf.enableProdMode();
 await tf.setBackend('cpu');
 
-const rand = (shape: number[], s: number, dtype: 'float32' | 'float64' = 'float64'): Tensor =>
-  fromData(seededValues(shape.reduce((a, b) => a * b, 1), s, dtype), shape);
-
-function close(actual: Tensor | ArrayLike<number>, expected: ArrayLike<number>, tol: number, what: string): void {
-  const a = actual instanceof Tensor ? actual.data : actual;
-  assert.is(a.length, expected.length, `${what}: length`);
-  for (let i = 0; i < a.length; i++) {
-    const e = expected[i];
-    assert.ok(Math.abs(a[i] - e) <= tol * (1 + Math.abs(e)), `${what}[${i}]: ${a[i]} vs ${e}`);
-  }
-}
+/** Seeded random values, float64 by default (most of these specs check gradients). */
+const rand = (shape: number[], s: number, dtype: 'float32' | 'float64' = 'float64'): Tensor => randomTensor(shape, s, dtype);
 
 /** Give every tensor of a model seeded random values (float64), so biases are not zero. */
 function randomise<M>(model: M, s: number): M {
