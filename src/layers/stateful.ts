@@ -28,7 +28,8 @@ import { copyOf } from './tree.js';
 import { emptyCopy, isLayerLike, nonTrainable } from '../ad/structure.js';
 import { type Tape, TrackedNumber, tracingDepth } from '../ad/tape.js';
 import { TrackedTensor } from '../ad/tracked.js';
-import { Layer, describeValue, isLayer, labelOf, layer, layerLabel } from './layer.js';
+import { Layer, describeValue, isLayer, labelOf, layer, layerLabel, setLayerCallHook } from './layer.js';
+import { Batched, rawbatch } from './batch.js';
 import { layerChildren, layerHead } from './show.js';
 import { SequenceBase, type SequenceCallOptions, initialState, isCell, mapState } from './recurrent.js';
 
@@ -355,7 +356,8 @@ function reverseTime(x: Tensor, axis: number): Tensor {
 /**
  * A model over `n` steps (made by {@link unroll}): called with an array of `n` inputs it returns
  * the `n` outputs; called with one tensor of steps (`[B, n, …]` batch first, or `[n, F]`, a
- * Seq's layout) it returns the outputs stacked the same way.
+ * Seq's layout) it returns the outputs stacked the same way; called with a {@link Seq} of `n`
+ * steps (or a Batch of such Seqs) it returns a list of the same kind.
  */
 export const Unroll = layer(class Unroll extends Layer<[any, any?], any> {
   /** The model run at every step: a cell, or a stateful model. */
@@ -416,6 +418,20 @@ export const Unroll = layer(class Unroll extends Layer<[any, any?], any> {
 });
 /** An {@link Unroll} layer. */
 export type Unroll = InstanceType<typeof Unroll>;
+const UnrollLayer = Unroll;
+
+// Layers see a Batch or Seq as its tensor (batch.ts's call hook), which loses where time is: a
+// Seq of points [B, F] is [T, B, F] and would read as batch-first. Unroll is given a Seq as the
+// list of its steps instead (this hook runs before batch.ts's), and its outputs are stacked
+// back into a list of the same levels.
+const previousCallHook = setLayerCallHook((self, args, run) => {
+  const xs = args[0];
+  const next = (a: unknown[]): unknown => (previousCallHook === undefined ? run(a) : previousCallHook(self, a, run));
+  if (!(self instanceof UnrollLayer) || !(xs instanceof Batched) || !xs.levels.includes('Seq')) return next(args);
+  const axis = xs.levels.indexOf('Seq');
+  const ys = next([steps(rawbatch(xs), axis), ...args.slice(1)]) as unknown[];
+  return ys.every((y) => y instanceof Tensor) ? new Batched(stack(ys as Tensor[], axis), xs.levels) : ys;
+});
 
 /**
  * `model` run over `n` steps, each step's state carried to the next (the seeds' `unroll`). A
