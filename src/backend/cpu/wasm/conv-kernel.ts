@@ -16,6 +16,9 @@
  *   at most 4 columns are left, so no block reads or writes past a row.
  * Sums run over taps in (channel, row, column) order, the order of the im2col gemm.
  *
+ * Also the filter gradient `convbf_j<JC>` (see {@link FILTER_PARAMS}): lanes over output
+ * columns, 4 output channels × JC kernel columns of partial sums in registers.
+ *
  * @module
  */
 import { FunctionBuilder, ModuleBuilder, ValType } from './assembler.js';
