@@ -323,6 +323,17 @@ test('gpu.js backend (CPU mode): matmul parity on random 2-d, batched, vector, s
   assert.is(getBackend(), 'cpu');
 });
 
+test('gpu.js backend (CPU mode): empty results (a broadcast to a 0-length axis) run no kernel', () => {
+  // The property above found this: gpu.js refuses a kernel with 0 outputs.
+  onGpu(() => {
+    const x = F.broadcastTo(tensor([[1, 2, 3]], { dtype: 'float32' }), [0, 3]);
+    assert.equal(x.shape, [0, 3]);
+    const y = matmul(x, tensor([[1], [2], [3]], { dtype: 'float32' }));
+    assert.equal(y.shape, [0, 1]);
+    assert.equal(y.toArray(), []);
+  });
+});
+
 test("gpu.js backend: float64 products keep float64 precision (they are not computed in single precision)", () => {
   onGpu(() => {
     const a = tensor([[1 / 3, 0.1]]), b = tensor([[3], [1e-9]]);

@@ -105,6 +105,8 @@ export class GpuDevice {
 
   /** Run generated kernel `source` (a `function (…) {…}` over `this.thread.x`) with `size` outputs. */
   run(op: string, source: string, size: number, args: KernelArg[]): DeviceBuffer {
+    // gpu.js refuses an output of 0 elements; an empty result needs no kernel at all.
+    if (size === 0) return new DeviceBuffer(new Float32Array(0), 0, this);
     const key = `${size}|${source}`;
     let k = this.kernels.get(key);
     const first = k === undefined;
