@@ -141,4 +141,7 @@ export { writeSafetensorsFile, readSafetensorsFile, readFileBytes } from './io/n
 
 // Primitives and backends
 export type { Primitive, PrimitiveParams } from './ops/primitive.js';
-export { setBackend, getBackend, backendInfo, type BackendName, type BackendInfo } from './backend/index.js';
+export {
+  setBackend, getBackend, backendInfo, backendReady,
+  type BackendName, type BackendInfo, type SetBackendOptions, type DeviceMode,
+} from './backend/index.js';

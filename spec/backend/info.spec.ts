@@ -8,7 +8,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createRequire } from 'node:module';
-import { backendInfo, getBackend, matmul, setBackend, tensor } from '../../src/index.js';
+import { backendInfo, backendReady, getBackend, matmul, setBackend, tensor } from '../../src/index.js';
 import { setDeviceBackend, type Backend } from '../../src/backend/index.js';
 import { gpuBackend } from '../../src/backend/gpu/index.js';
 import { node, project } from '../transform/helpers.js';
@@ -91,6 +91,29 @@ console.log(JSON.stringify({ backend: getBackend(), info: backendInfo(), warns }
     assert.is(out.warns.length, 1);
     assert.match(out.warns[0], out.info.reason!);
   }
+});
+
+
+test("setBackend's device option: checked, and 'webgpu' without navigator.gpu falls back to the CPU saying why", async () => {
+  try {
+    assert.throws(() => setBackend('gpu', { device: 'cuda' as never }), (e: Error) => e instanceof TypeError && /unknown device "cuda"; expected one of 'webgpu'/.test(e.message));
+    assert.throws(() => setBackend('cpu', { device: 'webgpu' }), (e: Error) => e instanceof TypeError && /needs 'gpu' or 'auto'/.test(e.message));
+    assert.is(backendInfo().requested, 'cpu', 'a refused call changes nothing');
+    if ((globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu !== undefined) {
+      console.log("  (navigator.gpu exists in this process: the fallback case is not what runs here)");
+    } else {
+      const { warnings } = quietly(() => setBackend('gpu', { device: 'webgpu' }));
+      assert.match(warnings[0], 'navigator.gpu');
+      const info = await backendReady();
+      assert.is(info.requested, 'gpu');
+      assert.is(info.active, 'cpu');
+      assert.match(info.reason ?? '', 'navigator.gpu');
+      assert.equal(matmul([[1, 2]], [[3], [4]]).toArray(), [[11]]);
+    }
+  } finally {
+    restore();
+  }
+  assert.equal(await backendReady(), { requested: 'cpu', active: 'cpu', device: undefined, reason: undefined });
 });
 
 test.run();

@@ -24,6 +24,8 @@ export interface Backend {
   mode?(): string | undefined;
   /** Why the backend cannot run here, when `available()` is false. */
   unavailableReason?(): string | undefined;
+  /** Resolves once the device has started (WebGPU starts asynchronously). */
+  ready?(): Promise<void>;
 }
 
 /** What {@link backendInfo} reports: the backend asked for, the one that runs, and why they differ. */
@@ -59,14 +61,37 @@ export function setDeviceBackend(b: Backend | undefined): void {
   warned = false;
 }
 
+/** A gpu.js device mode that {@link setBackend} can be asked for. */
+export type DeviceMode = 'webgpu' | 'webgl2' | 'webgl' | 'headlessgl';
+const DEVICE_MODES: readonly DeviceMode[] = ['webgpu', 'webgl2', 'webgl', 'headlessgl'];
+
+/** Options of {@link setBackend}. */
+export interface SetBackendOptions {
+  /**
+   * Force gpu.js's device mode instead of its best synchronous one (WebGL2, WebGL,
+   * headless-gl). `'webgpu'` is never picked by default: its kernels run asynchronously, so
+   * values are read only with `await x.dataAsync()` / `await x.array()`; await
+   * {@link backendReady} before the first operation.
+   */
+  device?: DeviceMode;
+}
+
 /**
  * Choose where operations run. `'gpu'` sends every operation the GPU backend implements
  * there; `'auto'` only those large enough to pay for it. If the GPU backend cannot start
  * here, a warning is printed once and everything runs on the CPU.
  */
-export function setBackend(name: BackendName): void {
+export function setBackend(name: BackendName, options: SetBackendOptions = {}): void {
   if (name !== 'cpu' && name !== 'gpu' && name !== 'auto') {
     throw new TypeError(`setBackend: unknown backend ${JSON.stringify(name)}; expected 'cpu', 'gpu' or 'auto'`);
+  }
+  const { device } = options;
+  if (device !== undefined) {
+    if (!DEVICE_MODES.includes(device)) {
+      throw new TypeError(`setBackend: unknown device ${JSON.stringify(device)}; expected one of ${DEVICE_MODES.map((m) => `'${m}'`).join(', ')}`);
+    }
+    if (name === 'cpu') throw new TypeError(`setBackend('cpu', { device: '${device}' }): a device mode needs 'gpu' or 'auto'`);
+    if (deviceSlot === null || deviceSlot?.mode?.() !== device) setDeviceBackend(gpuBackend({ mode: device }));
   }
   selected = name;
   if (name !== 'cpu' && !(deviceBackend()?.available() ?? false)) {
@@ -83,6 +108,19 @@ export function setBackend(name: BackendName): void {
  */
 export function getBackend(): BackendName {
   return backendInfo().active;
+}
+
+/**
+ * Resolves once the chosen backend can run, with {@link backendInfo}'s answer then: at once on
+ * the CPU and the GL modes; after WebGPU has acquired its adapter and device (asynchronous)
+ * in `'webgpu'` mode. Rejects with the reason where the device fails to start.
+ */
+export async function backendReady(): Promise<BackendInfo> {
+  if (selected !== 'cpu') {
+    const d = deviceBackend();
+    if (d !== undefined && d.available()) await d.ready?.();
+  }
+  return backendInfo();
 }
 
 /** Which backend was asked for, which one runs, on which device, and why they differ. */
