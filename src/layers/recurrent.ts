@@ -23,6 +23,10 @@ import { broadcastTo, concat, index, reshape, slice, squeeze, stack, transpose, 
 import { multiOutput } from '../ad/checkpoint.js';
 import { Layer, describeValue, isLayer, labelOf, layer, layerLabel } from './layer.js';
 import { layerChildren } from './show.js';
+import { getBackend } from '../backend/index.js';
+import { ndView } from '../backend/cpu/ndview.js';
+import { runsAsJsLoop } from '../backend/cpu/vector.js';
+import { allocate } from '../tensor/dtype.js';
 import { asInput, type Activation } from './basic.js';
 import { type Initializer, glorotUniform, orthogonal } from './init.js';
 
@@ -84,11 +88,51 @@ export function unstack(x: Tensor, axis: number): Tensor[] {
 /** @internal `x` cut into `k` equal parts along its last axis; one node, whose adjoint concatenates the cotangents. */
 export function splitLast(x: Tensor, k: number): Tensor[] {
   const d = x.ndim - 1, size = x.shape[d] / k;
+  if (plainCpu(x)) {
+    // nothing to record: the views `slice` would make, without its dispatch (hot in small cells)
+    const nd = x.nd, shape = x.shape.slice(), step = nd.stride[d] * size;
+    shape[d] = size;
+    return Array.from({ length: k }, (_, j) => new Tensor(ndView(nd.data, shape, nd.stride, nd.offset + j * step)));
+  }
   return multiOutput([x], ([v]) => Array.from({ length: k }, (_, j) => lastRange(v as Tensor, j * size, (j + 1) * size)), (cts) => {
     const shape = x.shape.slice();
     shape[d] = size;
     return [concat(cts.map((c) => (c === undefined ? zeros(shape, { dtype: x.dtype }) : (c as Tensor))), d)];
   }) as Tensor[];
+}
+
+/** A CPU tensor that no gradient traces and no device owns, while the CPU backend runs operations. */
+function plainCpu(x: Tensor): boolean {
+  return x._ad === undefined && x.device === undefined && getBackend() === 'cpu';
+}
+
+/**
+ * The LSTM gate arithmetic `c′ = σ(f) ⊙ c + σ(i) ⊙ tanh(g)`, `h′ = σ(o) ⊙ tanh(c′)` as one loop,
+ * for plain CPU operands whose gates are small enough that every one of those operations
+ * would run as its JavaScript loop: the same formulas, rounded to the dtype after each
+ * operation as the separate kernels store them, so the result is bit-identical to the
+ * general path (spec/layers/recurrent-fast.spec.ts). Undefined where it does not apply.
+ */
+function lstmGatesFused(z: Tensor, c: Tensor): [Tensor, Tensor] | undefined {
+  if (!plainCpu(z) || !plainCpu(c) || z.dtype !== c.dtype || z.ndim !== c.ndim || !z.isContiguous || !c.isContiguous) return undefined;
+  const m = c.size, d = z.ndim - 1, H = c.shape[d]!;
+  if (z.shape[d] !== 4 * H || z.size !== 4 * m || !runsAsJsLoop('sigmoid', m) || !runsAsJsLoop('mul', m) || !runsAsJsLoop('add', m)) return undefined;
+  const zd = z.nd.data, zo = z.nd.offset, cd = c.nd.data, co = c.nd.offset;
+  const f32 = z.dtype === 'float32';
+  const cOut = allocate(z.dtype, m), hOut = allocate(z.dtype, m);
+  const r = f32 ? Math.fround : (v: number): number => v;
+  const sig = (v: number): number => (v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v)));
+  for (let b = 0, k = 0; k < m; b++) {
+    const row = zo + b * 4 * H;
+    for (let j = 0; j < H; j++, k++) {
+      const iv = r(sig(zd[row + j]!)), fv = r(sig(zd[row + H + j]!)), gv = r(Math.tanh(zd[row + 2 * H + j]!)), ov = r(sig(zd[row + 3 * H + j]!));
+      const c2 = r(r(fv * cd[co + k]!) + r(iv * gv));
+      cOut[k] = c2;
+      hOut[k] = r(ov * r(Math.tanh(c2)));
+    }
+  }
+  const shape = c.shape.slice();
+  return [new Tensor(ndView(hOut, shape)), new Tensor(ndView(cOut, shape.slice()))];
 }
 
 function select(x: Tensor, axis: number, i: number): Tensor {
@@ -305,7 +349,10 @@ export const LSTMCell = layer(class LSTMCell extends CellBase<LSTMState> {
 
   /** @internal */
   step(xw: Tensor, { h, c }: LSTMState, whhT: Tensor): [Tensor, LSTMState] {
-    const [i, f, g, o] = splitLast(add(xw, matmul(h, whhT)), 4);
+    const z = add(xw, matmul(h, whhT));
+    const fused = lstmGatesFused(z, c);
+    if (fused !== undefined) return [fused[0], { h: fused[0], c: fused[1] }];
+    const [i, f, g, o] = splitLast(z, 4);
     const c2 = add(mul(sigmoid(f), c), mul(sigmoid(i), tanh(g)));
     const h2 = mul(sigmoid(o), tanh(c2));
     return [h2, { h: h2, c: c2 }];

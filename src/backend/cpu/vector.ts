@@ -225,6 +225,14 @@ function mapVariant(op: string, n: number): VectorVariant {
 }
 
 /**
+ * Whether a map of `n` elements runs as the plain JavaScript loop of ./elementwise.ts (so a
+ * fused loop written with the same formulas gives bit-identical results).
+ */
+export function runsAsJsLoop(op: string, n: number): boolean {
+  return mapVariant(op, n) === 'js';
+}
+
+/**
  * o[oOff..+n] = op(x[xOff..+n]) with a SIMD kernel, if one exists and pays here.
  * `x` and `o` have the same dtype. Returns false when the caller should run its JavaScript loop.
  */
