@@ -3,7 +3,8 @@
  * hidden 256, sequence 50, batch 32, float32, loss = sum of the final hidden state) against
  * TF.js's `tf.layers.lstm` on the same weights (`tf.variableGrads` over its weights; the
  * layer's own cell, not hand-written), and the per-step cost of a small cell (hidden 32,
- * batch 1) against the same LSTM step written by hand with TF.js operations in `tf.tidy`.
+ * batch 1) against the same LSTM step written by hand with TF.js operations in `tf.tidy`,
+ * forward and forward+backward (TF.js: `tf.variableGrads` of that step).
  *
  *   node --import tsx bench/recurrent.ts          (or `npm run bench -- recurrent`)
  *
@@ -82,6 +83,35 @@ export async function benchRecurrent(filter: Filter): Promise<Row[]> {
             return v;
           },
           dispose: () => tf.dispose([k, rk, b, tx, th, tc]),
+        };
+      },
+    },
+    {
+      name: 'LSTMCell 32→32 b1 f32: one step forward+backward, gradient over the cell (TF.js: tf.variableGrads of the step by hand)', unit: 'ns', batch: 20,
+      fluxion: () => ({
+        run: () => {
+          const [g] = gradient((c: typeof small) => sum(c(x1, s1)[0]), small) as any[];
+          return read(g.weightHh);
+        },
+      }),
+      tfjs: () => {
+        const [k0, rk0, b0] = tfWeights(small);
+        const k = tf.variable(k0), rk = tf.variable(rk0), b = tf.variable(b0);
+        const tx = tf.tensor2d(x1.data as Float32Array, [1, 32]), th = tf.zeros([1, 32]), tc = tf.zeros([1, 32]);
+        return {
+          run: () => {
+            const { value, grads } = tf.variableGrads(() => {
+              const z = tf.add(tf.add(tf.matMul(tx, k), tf.matMul(th, rk)), b);
+              const [i, f, g, o] = tf.split(z, 4, 1);
+              const c2 = tf.add(tf.mul(tf.sigmoid(f), tc), tf.mul(tf.sigmoid(i), tf.tanh(g)));
+              return tf.sum(tf.mul(tf.sigmoid(o), tf.tanh(c2))) as TF.Scalar;
+            }, [k, rk, b]);
+            const v = grads[rk.name].dataSync()[0];
+            value.dispose();
+            tf.dispose(Object.values(grads));
+            return v;
+          },
+          dispose: () => tf.dispose([k0, rk0, b0, k, rk, b, tx, th, tc]),
         };
       },
     },
