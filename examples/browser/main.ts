@@ -6,15 +6,17 @@
  * so the operators below (`pixels * 2 - 1`) work on tensors.
  *
  * Query parameters choose the run (defaults in brackets): `train` images [60000], `test` images
- * [10000], `epochs` [3], `batch` size [128], `lr` Adam's learning rate [0.002], `seed` [1]. When
- * it is done, `<main>` has `data-state="done"` and `data-accuracy` (a fraction), and
- * `globalThis.mnistResult` holds the predictions and the losses; on an error `data-state` is
- * `"error"` and `data-error` says why.
+ * [10000], `epochs` [3], `batch` size [128], `lr` Adam's learning rate [0.002], `seed` [1], and
+ * `gemm` [automatic] forces a gemm kernel (see ./kernels.ts). When it is done, `<main>` has
+ * `data-state="done"` and `data-accuracy` (a fraction), and `globalThis.mnistResult` holds the
+ * predictions, the losses, the training rate and what the kernels ran on; on an error
+ * `data-state` is `"error"` and `data-error` says why.
  */
 import {
   Adam, Chain, DataLoader, Dense, logitCrossentropy, onecold, onehotbatch, readIDX, relu, seed, setup, slice,
   throttle, train, type Tensor,
 } from 'fluxion';
+import { prepareKernels } from './kernels.js';
 
 const DIGITS = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
 const app = document.querySelector('main')!;
@@ -109,6 +111,8 @@ async function run(): Promise<void> {
   const batchSize = option('batch', 128, { min: 1, max: 60_000 });
   const lr = option('lr', 2e-3, { min: 0, max: 1, integer: false });
   seed(option('seed', 1, { min: 0, max: 2 ** 32 - 1 }));
+  // the worker pool (in a cross-origin isolated page) starts while the data loads
+  const kernelsReady = prepareKernels(new URLSearchParams(location.search).get('gemm') || null);
 
   setState('loading', 'fetching the MNIST IDX files…');
   const [trainSplit, testSplit] = await Promise.all([
@@ -116,6 +120,7 @@ async function run(): Promise<void> {
     loadSplit('t10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte', testCount),
   ]);
   const Y = onehotbatch(trainSplit.digits, DIGITS, { dtype: 'float32' });
+  const kernelReport = await kernelsReady;
 
   const model = Chain(Dense(784, 128, relu), Dense(128, 64, relu), Dense(64, 10));
   const opt = setup(Adam(lr), model);
@@ -147,6 +152,7 @@ async function run(): Promise<void> {
   stopButton.disabled = true;
   drawChart(losses, plannedSteps);
   const seconds = (performance.now() - started) / 1000;
+  const kernels = kernelReport(); // before the test set's forward pass, which may use the workers too
 
   setState('evaluating', 'computing the test accuracy…');
   const predicted = onecold(model(testSplit.x), DIGITS);
@@ -156,10 +162,13 @@ async function run(): Promise<void> {
   showDigits(testSplit.raw, truth, predicted, 24);
   document.getElementById('accuracy')!.textContent =
     `test accuracy: ${(100 * accuracy).toFixed(2)}% (${correct} of ${truth.length} test images)`;
-  (globalThis as Record<string, unknown>).mnistResult = { predictions: predicted, losses, stopped: history.stopped };
+  const samplesPerSecond = Math.round(samples / seconds);
+  (globalThis as Record<string, unknown>).mnistResult = { predictions: predicted, losses, stopped: history.stopped, samplesPerSecond, kernels };
   app.dataset.accuracy = String(accuracy);
   const how = history.stopped === 'signal' ? 'stopped' : 'trained';
-  setState('done', `${how}: ${losses.length} steps in ${seconds.toFixed(1)} s (${Math.round(samples / seconds)} samples/s)`);
+  const threads = kernels.workers > 0 ? `${kernels.workers} worker${kernels.workers > 1 ? 's' : ''}`
+    : kernels.crossOriginIsolated ? 'one thread' : 'one thread: the page is not cross-origin isolated';
+  setState('done', `${how}: ${losses.length} steps in ${seconds.toFixed(1)} s (${samplesPerSecond} samples/s; gemm ${kernels.gemm}, ${threads})`);
 }
 
 run().catch((error: unknown) => {

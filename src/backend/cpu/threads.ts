@@ -1,15 +1,20 @@
 /**
- * A tiny synchronous thread pool for the WebAssembly kernels: `worker_threads` workers that
- * share the runtime's WebAssembly.Memory and compiled modules, driven through control words
- * in that memory with `Atomics` (no message passing on the hot path, so a call stays
- * synchronous: the calling thread runs its own share, then blocks in `Atomics.wait`).
+ * A tiny synchronous thread pool for the WebAssembly kernels: workers that share the
+ * runtime's WebAssembly.Memory and compiled modules, driven through control words in that
+ * memory with `Atomics` (no message passing on the hot path, so a call stays synchronous:
+ * the calling thread runs its own share, then waits for the workers' completion).
  *
  * A job names an entry of the pool's job table (an export of one of the modules: the gemm
  * drivers, the elementwise maps, …) and its i32 arguments; each worker instantiates every
  * module on the shared memory at start-up and calls the entry.
  *
- * Where `worker_threads`, SharedArrayBuffer or a blocking `Atomics.wait` on the calling
- * thread are missing (a browser main thread, say), {@link createThreadPool} returns null and
+ * The workers are Node's `worker_threads`, or, in a browser, module Web Workers made from a
+ * Blob of the same source (nothing for a bundler to find or copy). A browser has
+ * SharedArrayBuffer only in a cross-origin isolated page (served with
+ * `Cross-Origin-Opener-Policy: same-origin` and `Cross-Origin-Embedder-Policy: require-corp`);
+ * its main thread may not block in `Atomics.wait`, so there the calling thread spins while
+ * it waits (it takes jobs itself first, so it spins only for the workers' last jobs).
+ * Where SharedArrayBuffer or workers are missing, {@link createThreadPool} returns null and
  * callers run single-threaded.
  *
  * @module
@@ -41,17 +46,14 @@ const WORKER_SPINS = 20000;
 const CALLER_SPINS = 2000;
 
 /**
- * Worker body, evaluated as a CommonJS script (`eval: true`) so it works the same from
- * src/ under tsx and from dist/. It instantiates the shared modules on the shared memory,
- * resolves the job table, flags itself ready, then claims jobs of each batch until none is
- * left. Claims are compareExchange on NEXT, so a job runs exactly once, on whichever thread
- * gets to it first: a worker that wakes late (its core busy with other processes) finds the
- * batch already done by the caller instead of holding it up.
+ * Worker body, shared by Node and browser workers (each wraps it in its own prelude that
+ * supplies `modules`, `memory`, `id` and `table`). It instantiates the shared modules on the
+ * shared memory, resolves the job table, flags itself ready, then claims jobs of each batch
+ * until none is left. Claims are compareExchange on NEXT, so a job runs exactly once, on
+ * whichever thread gets to it first: a worker that wakes late (its core busy with other
+ * processes) finds the batch already done by the caller instead of holding it up.
  */
-const WORKER_SOURCE = `
-'use strict';
-const { workerData } = require('node:worker_threads');
-const { modules, memory, id, table } = workerData;
+const WORKER_BODY = `
 const inst = modules.map((m) => new WebAssembly.Instance(m, { env: { memory } }).exports);
 const fns = table.map(([m, name]) => inst[m][name]);
 const ctl = new Int32Array(memory.buffer, 0, ${CONTROL_BYTES / 4});
@@ -84,6 +86,19 @@ for (;;) {
 }
 `;
 
+/** Node: a CommonJS script (`eval: true`), so it works the same from src/ under tsx and from dist/. */
+const NODE_WORKER_SOURCE = `'use strict';
+const { workerData } = require('node:worker_threads');
+const { modules, memory, id, table } = workerData;
+${WORKER_BODY}`;
+
+/**
+ * Browser: a module worker that waits for its start message (modules and memory can only
+ * arrive by postMessage) and then never returns from the handler: the loop above is its life.
+ */
+const BROWSER_WORKER_SOURCE = `self.onmessage = ({ data: { modules, memory, id, table } }) => {
+${WORKER_BODY}};`;
+
 /** What a pool runs: modules instantiated on one shared memory, and the job table over their exports. */
 export interface PoolSpec {
   memory: WebAssembly.Memory;
@@ -94,30 +109,93 @@ export interface PoolSpec {
   local: readonly ((...args: number[]) => unknown)[];
 }
 
-interface WorkerLike {
+/** What each worker is given at start-up. */
+interface WorkerData {
+  modules: readonly WebAssembly.Module[];
+  memory: WebAssembly.Memory;
+  id: number;
+  table: PoolSpec['table'];
+}
+
+/** A started worker, either kind. */
+interface WorkerHandle {
+  terminate(): Promise<unknown>;
+}
+
+/** How this runtime starts workers, and whether its calling thread may block. */
+interface ThreadHost {
+  readonly kind: 'node' | 'browser';
+  readonly cores: number;
+  /** Whether `Atomics.wait` may block the calling thread (not on a browser's main thread). */
+  readonly canBlock: boolean;
+  /** Start worker `data.id`; `gone` is called if it fails to start or dies. */
+  spawn(data: WorkerData, gone: () => void): WorkerHandle;
+}
+
+type NodeWorkerCtor = new (src: string, opts: { eval: true; workerData: unknown }) => {
   unref(): void;
   on(event: 'error' | 'exit', cb: (e?: unknown) => void): unknown;
   terminate(): Promise<number>;
-}
-type WorkerCtor = new (src: string, opts: { eval: true; workerData: unknown }) => WorkerLike;
+};
+
+/** The subset of the DOM's Worker used here (the declarations need no DOM types). */
+type BrowserWorkerCtor = new (url: string, opts: { type: 'module'; name: string }) => {
+  postMessage(message: unknown): void;
+  addEventListener(event: 'error', cb: () => void): void;
+  terminate(): void;
+};
 
 /*
- * Resolved once at load, synchronously: `process.getBuiltinModule` (Node ≥ 20.16) instead of a
- * top-level `await import(...)`, which made the package impossible to `require()` from
- * CommonJS (ERR_REQUIRE_ASYNC_MODULE). Where it is missing (older Node, browsers) gemm runs
- * on the calling thread.
+ * Resolved once at load, synchronously: in Node `process.getBuiltinModule` (Node ≥ 20.16)
+ * instead of a top-level `await import(...)`, which made the package impossible to `require()`
+ * from CommonJS (ERR_REQUIRE_ASYNC_MODULE); older Node runs gemm on the calling thread.
  */
-const nodeRuntime = ((): { Worker: WorkerCtor; cores: number } | null => {
+const host = ((): ThreadHost | null => {
   try {
     if (typeof SharedArrayBuffer === 'undefined' || typeof Atomics?.wait !== 'function') return null;
-    // A browser main thread throws here; Node's main thread may block.
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1, 0);
-    const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
-    const load = proc?.getBuiltinModule;
-    if (typeof load !== 'function') return null;
-    const { Worker } = load('node:worker_threads') as { Worker: WorkerCtor };
-    const osMod = load('node:os') as { availableParallelism?: () => number; cpus: () => unknown[] };
-    return { Worker, cores: osMod.availableParallelism?.() ?? osMod.cpus().length };
+    let canBlock = true;
+    try {
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1, 0);
+    } catch {
+      canBlock = false; // a browser's main thread
+    }
+    const g = globalThis as {
+      process?: { getBuiltinModule?: (id: string) => unknown };
+      Worker?: BrowserWorkerCtor;
+      Blob?: new (parts: string[], opts: { type: string }) => unknown;
+      URL?: { createObjectURL?: (blob: unknown) => string };
+      navigator?: { hardwareConcurrency?: number };
+    };
+    const load = g.process?.getBuiltinModule;
+    if (typeof load === 'function') {
+      // Node's main thread may block; its workers are unref'd so idle ones never keep the process alive
+      if (!canBlock) return null;
+      const { Worker } = load('node:worker_threads') as { Worker: NodeWorkerCtor };
+      const osMod = load('node:os') as { availableParallelism?: () => number; cpus: () => unknown[] };
+      return {
+        kind: 'node', cores: osMod.availableParallelism?.() ?? osMod.cpus().length, canBlock,
+        spawn(data, gone) {
+          const worker = new Worker(NODE_WORKER_SOURCE, { eval: true, workerData: data });
+          worker.unref();
+          worker.on('error', gone);
+          worker.on('exit', gone);
+          return worker;
+        },
+      };
+    }
+    const { Worker, Blob, URL } = g;
+    if (typeof Worker !== 'function' || typeof Blob !== 'function' || typeof URL?.createObjectURL !== 'function') return null;
+    let url: string | undefined; // one Blob URL for all workers, kept for the page's life
+    return {
+      kind: 'browser', cores: g.navigator?.hardwareConcurrency ?? 1, canBlock,
+      spawn(data, gone) {
+        url ??= URL.createObjectURL!(new Blob([BROWSER_WORKER_SOURCE], { type: 'text/javascript' }));
+        const worker = new Worker(url, { type: 'module', name: `fluxion-pool-${data.id}` });
+        worker.addEventListener('error', gone);
+        worker.postMessage(data);
+        return { terminate: async () => { worker.terminate(); gone(); } };
+      },
+    };
   } catch {
     return null;
   }
@@ -125,12 +203,29 @@ const nodeRuntime = ((): { Worker: WorkerCtor; cores: number } | null => {
 
 /** Whether this runtime can run gemm on worker threads at all. */
 export function threadsSupported(): boolean {
-  return nodeRuntime !== null && nodeRuntime.cores > 1;
+  return host !== null && host.cores > 1;
 }
 
 /** Number of hardware threads seen (1 when threads are unsupported). */
 export function hardwareThreads(): number {
-  return nodeRuntime?.cores ?? 1;
+  return host?.cores ?? 1;
+}
+
+/**
+ * Where the workers run: `'node'` (worker_threads), `'browser'` (Web Workers in a
+ * cross-origin isolated page), or null where there are none.
+ * @internal For tests and the browser example's report.
+ */
+export function threadHost(): 'node' | 'browser' | null {
+  return threadsSupported() ? host!.kind : null;
+}
+
+/**
+ * Wait up to `ms` for `ctl[index]` to change from `value`: `Atomics.wait` where the calling
+ * thread may block, else return at once (the caller's loop then spins).
+ */
+function pause(ctl: Int32Array, index: number, value: number, ms: number): void {
+  if (host?.canBlock) Atomics.wait(ctl, index, value, ms);
 }
 
 /**
@@ -144,29 +239,22 @@ const MIN_GAIN = 1.1;
 /** Pool of workers bound to one shared memory and job table. */
 export class ThreadPool {
   private readonly ctl: Int32Array;
-  private readonly workers: WorkerLike[] = [];
+  private readonly workers: WorkerHandle[] = [];
   private readonly dead: boolean[] = [];
   /** Per kind of call (see worthIt): moving average of recent batches' estimated speed-up, and calls left to skip. */
   private readonly gate = new Map<string, { gain: number; skip: number }>();
 
-  constructor(private readonly spec: PoolSpec, size: number, Worker: WorkerCtor) {
+  constructor(private readonly spec: PoolSpec, size: number, threadHost: ThreadHost) {
     this.ctl = new Int32Array(spec.memory.buffer, 0, CONTROL_BYTES / 4);
     this.ctl.fill(0, 0, WORKERS + 2 * size);
     for (let w = 0; w < size; w++) {
-      const worker = new Worker(WORKER_SOURCE, {
-        eval: true,
-        workerData: { modules: spec.modules, memory: spec.memory, id: w, table: spec.table },
-      });
-      worker.unref(); // idle workers must not keep the process alive
       this.dead.push(false);
       // A worker that fails to start or dies is not counted as ready any more.
       const retire = (): void => {
         this.dead[w] = true;
         Atomics.store(this.ctl, WORKERS + 2 * w, 0);
       };
-      worker.on('error', retire);
-      worker.on('exit', retire);
-      this.workers.push(worker);
+      this.workers.push(threadHost.spawn({ modules: spec.modules, memory: spec.memory, id: w, table: spec.table }, retire));
     }
   }
 
@@ -188,7 +276,9 @@ export class ThreadPool {
 
   /**
    * Block the calling thread until every worker has started, or `timeoutMs` passed.
-   * Returns the number ready. Worker start-up needs no help from this thread's event loop.
+   * Returns the number ready. Worker start-up needs no help from this thread's event loop in
+   * Node; a browser may start a worker only once the page's thread returns to its event loop,
+   * so there await {@link ThreadPool.ready} instead.
    */
   waitReady(timeoutMs = 5000): number {
     const end = performance.now() + timeoutMs;
@@ -197,9 +287,21 @@ export class ThreadPool {
       while (!this.dead[w] && Atomics.load(this.ctl, i) !== 1) {
         const left = end - performance.now();
         if (left <= 0) return this.readyCount();
-        Atomics.wait(this.ctl, i, 0, Math.min(left, 5));
+        pause(this.ctl, i, 0, Math.min(left, 5));
       }
     }
+    return this.readyCount();
+  }
+
+  /**
+   * Resolves once every worker that has not died has started, or after `timeoutMs`, with the
+   * number ready; unlike {@link ThreadPool.waitReady} it lets this thread's event loop run,
+   * which a browser needs to start workers.
+   */
+  async ready(timeoutMs = 5000): Promise<number> {
+    const end = performance.now() + timeoutMs;
+    const pending = (): boolean => this.workers.some((_, w) => !this.dead[w] && !this.isReady(w));
+    while (pending() && performance.now() < end) await new Promise((resolve) => setTimeout(resolve, 5));
     return this.readyCount();
   }
 
@@ -288,7 +390,7 @@ export class ThreadPool {
     for (;;) {
       const done = Atomics.load(ctl, FINISHED);
       if (done >= n) break;
-      if (++spins > CALLER_SPINS) Atomics.wait(ctl, FINISHED, done, 50);
+      if (++spins > CALLER_SPINS) pause(ctl, FINISHED, done, 50);
     }
     if (reserve === 0 && mine > 0 && n > 1) {
       // speed-up estimate: this thread's time per job × all jobs, over the time the batch took
@@ -326,9 +428,9 @@ export class ThreadPool {
  * until they report ready their share runs on the calling thread.
  */
 export function createThreadPool(spec: PoolSpec, threads = hardwareThreads()): ThreadPool | null {
-  if (!nodeRuntime || !(spec.memory.buffer instanceof SharedArrayBuffer) || threads < 2) return null;
+  if (!host || !(spec.memory.buffer instanceof SharedArrayBuffer) || threads < 2) return null;
   try {
-    return new ThreadPool(spec, Math.min(threads - 1, MAX_WORKERS), nodeRuntime.Worker);
+    return new ThreadPool(spec, Math.min(threads - 1, MAX_WORKERS), host);
   } catch {
     return null;
   }
