@@ -120,6 +120,36 @@ if (device !== undefined) {
     }
   });
 
+  // the blocked kernels: n % 4 = 0 (four columns a thread), n = 1 with an unbatched B (four
+  // rows a thread, the last thread partly past the end), and the per-output fallback; sizes
+  // 1, 3, 17, 33 around the four-wide tile, batches broadcast either way
+  test('matmul tiles: sizes that are not multiples of the tile, batches, vectors, transposed operands', async () => {
+    const cases: [number[], number[]][] = [];
+    for (const m of [1, 3, 17, 33]) for (const k of [1, 3, 17, 33]) for (const n of [1, 3, 4, 8, 17, 36]) cases.push([[m, k], [k, n]]);
+    cases.push(
+      [[2, 5, 3], [3, 8]], [[5, 3], [2, 3, 8]], [[2, 1, 5, 3], [3, 3, 4]], // row tiles over broadcast batches
+      [[3, 5, 7], [7, 1]], [[2, 3, 3, 17], [17, 1]], // column tiles whose four rows straddle batch elements
+      [[3, 5, 7], [3, 7, 1]], [[5, 7], [3, 7, 1]], // n = 1 with batched B: per-output kernel
+      [[64, 96], [96, 64]],
+    );
+    for (const [sa, sb] of cases) {
+      const a = f32(sa, 62), b = f32(sb, 63);
+      const k = sa[sa.length - 1];
+      await parity(`matmul [${sa}]·[${sb}]`, prim('matmul', [a, b], NONE), () => sumTol(k, () => bind('matmul', [abs(a), abs(b)], NONE)));
+    }
+    // through F.matmul: vector·matrix, matrix·vector, vector·vector, and transposed (permuted) operands
+    const v17 = f32([17], 64), v8 = f32([8], 65), m17x8 = f32([17, 8], 66), m8x17 = f32([8, 17], 67), m17x33 = f32([17, 33], 68);
+    const ops: [string, () => Tensor, () => Tensor, number][] = [
+      ['v·M', () => F.matmul(v17, m17x8), () => F.matmul(abs(v17), abs(m17x8)), 17],
+      ['M·v', () => F.matmul(m8x17, v17), () => F.matmul(abs(m8x17), abs(v17)), 17],
+      ['v·v', () => F.matmul(v17, v17), () => F.matmul(abs(v17), abs(v17)), 17],
+      ['Mᵀ·M', () => F.matmul(F.transpose(m17x8), m17x33), () => F.matmul(F.transpose(abs(m17x8)), abs(m17x33)), 17],
+      ['M·Mᵀ', () => F.matmul(m17x33, F.transpose(m17x33)), () => F.matmul(abs(m17x33), F.transpose(abs(m17x33))), 33],
+      ['vᵀ-like [8,1]·[1,17]', () => F.matmul(F.reshape(v8, [8, 1]), F.reshape(v17, [1, 17])), () => F.matmul(F.reshape(abs(v8), [8, 1]), F.reshape(abs(v17), [1, 17])), 1],
+    ];
+    for (const [what, run, absRun, k] of ops) await parity(`matmul ${what}`, run, () => sumTol(k, absRun));
+  });
+
   test('conv2d and its two backward kernels: stride, padding, dilation, groups', async () => {
     const configs = [
       { stride: [1, 1], padding: [0, 0], dilation: [1, 1], groups: 1 },

@@ -130,6 +130,44 @@ export class GpuDevice {
   }
 
   /**
+   * Run kernel `source` whose threads each return four consecutive outputs (`return [v0, v1,
+   * v2, v3]`, gpu.js's `Array(4)`): ⌈size/4⌉ threads, and the result is re-labelled as a flat
+   * buffer of `size` floats. That is exact, not a copy: an `Array(4)` output keeps thread t's
+   * four values in one RGBA texel (GL) or at 4t…4t+3 of a flat storage buffer (WebGPU), which
+   * is the layout of gpu.js's memory-optimised number texture (element i in channel i mod 4 of
+   * texel ⌊i/4⌋), the layout its kernels already read. The last thread's spare lanes land in
+   * the padding past `size`.
+   */
+  runPacked(op: string, source: string, size: number, args: KernelArg[]): DeviceBuffer {
+    if (size === 0) return new DeviceBuffer(new Float32Array(0), 0, this);
+    const threads = Math.ceil(size / 4);
+    const key = `packed ${size}|${source}`;
+    let k = this.kernels.get(key);
+    const first = k === undefined;
+    if (k === undefined) {
+      const run = this.gpu.createKernel(source, {
+        output: [threads], pipeline: this.textures, immutable: true, precision: 'single', tactic: 'precision',
+      } as never) as IKernelRunShortcut;
+      k = { run, timing: { op, firstCallMs: 0, calls: 0, totalMs: 0 } };
+      this.kernels.set(key, k);
+    }
+    const flat = (out: unknown): DeviceValue => flatView(out, size);
+    if (this.async) {
+      const pending = this.queue(op, k.run, k.timing, first, args);
+      return new DeviceBuffer(new PendingResult(pending.ready.then((h) => flat(h) as TextureLike)), size, this);
+    }
+    const t0 = now();
+    const out = flat(k.run(...(args as never[])));
+    const dt = now() - t0;
+    if (first) k.timing.firstCallMs = dt;
+    else {
+      k.timing.calls++;
+      k.timing.totalMs += dt;
+    }
+    return new DeviceBuffer(out, size, this);
+  }
+
+  /**
    * A WebGPU kernel call queued behind its inputs. The inputs are retained until the call
    * has been submitted (gpu.js submits synchronously once the kernel is built), so the
    * finalizer cannot free a buffer a queued kernel still reads. Timing here is until the
@@ -175,4 +213,46 @@ export class GpuDevice {
     if (this.async) return this.run('upload', 'function (a) { return a[this.thread.x]; }', t.size, [t.dtype === 'float32' ? values.slice() : values]);
     return this.run('upload', 'function (a) { return a[this.thread.x]; }', t.size, [values]);
   }
+}
+
+/** GL texture classes of gpu.js, by their float base class: the flat view of an `Array(4)` output. */
+const flatTextureClasses = new WeakMap<object, new (settings: object) => TextureLike>();
+
+/**
+ * An `Array(4)` kernel output of ⌈size/4⌉ threads as a flat value of `size` floats: a
+ * Float32Array in gpu.js's CPU mode; on GL, a texture object over the same GL texture typed
+ * `MemoryOptimizedNumberTexture` (so kernels that read it fetch channel i mod 4 of texel ⌊i/4⌋);
+ * on WebGPU, a buffer handle over the same storage buffer with one component per element.
+ * The original handle is released; the new one holds the reference.
+ */
+function flatView(out: unknown, size: number): DeviceValue {
+  if (Array.isArray(out)) {
+    const values = new Float32Array(size);
+    for (let i = 0; i < size; i++) values[i] = (out[i >> 2] as Float32Array)[i & 3];
+    return values;
+  }
+  const h = out as TextureLike & Record<string, unknown> & { constructor: new (settings: object) => TextureLike };
+  if ('buffer' in h && 'componentCount' in h) {
+    const view = new h.constructor({ buffer: h.buffer, output: [size], componentCount: 1, context: h.context, kernel: h.kernel });
+    h.delete();
+    return view;
+  }
+  // gpu.js's memory-optimised texture class is not exported: derive it from the float class both extend
+  const base = Object.getPrototypeOf(h.constructor) as new (settings: object) => TextureLike & { renderValues(): Float32Array | null; output: number[] };
+  let Flat = flatTextureClasses.get(base);
+  if (Flat === undefined) {
+    Flat = class extends base {
+      constructor(settings: object) {
+        super(settings);
+        (this as unknown as { type: string }).type = 'MemoryOptimizedNumberTexture';
+      }
+      override toArray(): Float32Array | null {
+        return this.renderValues()?.subarray(0, this.output[0]) ?? null;
+      }
+    };
+    flatTextureClasses.set(base, Flat);
+  }
+  const view = new Flat({ ...h, output: [size], dimensions: [size, 1, 1] });
+  h.delete();
+  return view;
 }
