@@ -8,6 +8,12 @@
  * model reaches, checks that the loss chart was drawn while training ran and matches the
  * losses, and saves a screenshot to `out/browser-mnist.png`.
  *
+ * The page is served cross-origin isolated (COOP/COEP from the example's Vite config), so it
+ * has SharedArrayBuffer and fluxion's worker pool runs there on Web Workers: the spec checks
+ * the headers, `crossOriginIsolated`, the kernels the page reports, and that two short runs
+ * with gemm forced onto the pool (`?gemm=threaded`, the workers taking jobs) and onto one
+ * thread (`?gemm=wasm`) train to the same losses.
+ *
  * Skipped with a message where Chromium is missing, failing then under `CI=true`: see
  * `spec/_helpers/browser.ts`.
  */
@@ -41,6 +47,18 @@ function testLabels(n: number): number[] {
 }
 
 const mean = (xs: readonly number[]): number => xs.reduce((s, x) => s + x, 0) / xs.length;
+
+/** What the page leaves in `globalThis.mnistResult` (see examples/browser/kernels.ts). */
+interface PageResult {
+  predictions: number[];
+  losses: number[];
+  stopped: string;
+  samplesPerSecond: number;
+  kernels: {
+    crossOriginIsolated: boolean; hardwareThreads: number; threadHost: string | null; gemmVariants: string[];
+    gemm: string; workers: number; workersReady: number; workerJobs: number[];
+  };
+}
 
 const NAME = 'examples/browser trains MNIST in headless Chromium, draws the loss live and shows the test accuracy';
 
@@ -83,14 +101,17 @@ browserTest(test, 'examples/browser.spec.ts', NAME, async () => {
 
     const query = new URLSearchParams(Object.entries(RUN).map(([k, v]) => [k, String(v)]));
     const started = Date.now();
-    await page.goto(`${base}?${query}`);
+    const response = await page.goto(`${base}?${query}`);
+    const headers = response!.headers();
+    assert.is(headers['cross-origin-opener-policy'], 'same-origin');
+    assert.is(headers['cross-origin-embedder-policy'], 'require-corp');
     await page.waitForFunction(() => ['done', 'error'].includes(document.querySelector('main')!.dataset.state ?? ''), undefined, { timeout: 60_000 });
     const seconds = (Date.now() - started) / 1000;
     const state = await page.getAttribute('main', 'data-state');
     assert.is(state, 'done', `the page ended in state ${state}: ${await page.getAttribute('main', 'data-error')}`);
     assert.equal(errors, []);
 
-    const result = await page.evaluate(() => (globalThis as Record<string, unknown>).mnistResult) as { predictions: number[]; losses: number[]; stopped: string };
+    const result = await page.evaluate(() => (globalThis as Record<string, unknown>).mnistResult) as PageResult;
     assert.is(result.stopped, 'completed');
     const labels = testLabels(RUN.test);
     assert.is(result.predictions.length, labels.length);
@@ -114,10 +135,52 @@ browserTest(test, 'examples/browser.spec.ts', NAME, async () => {
     const live = await page.evaluate(() => (globalThis as Record<string, unknown>).liveChartPoints) as number[];
     assert.ok(live.some((n) => n > 0 && n < steps), `the chart was redrawn during training (point counts seen: ${live.join(', ')})`);
 
+    // Cross-origin isolated, so the worker pool exists (where there is a second core) on Web Workers.
+    assert.is(await page.evaluate(() => globalThis.crossOriginIsolated), true);
+    const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+    const k = result.kernels;
+    assert.is(k.crossOriginIsolated, true);
+    assert.is(k.gemm, 'auto');
+    assert.is(k.hardwareThreads, cores);
+    if (cores > 1) {
+      assert.is(k.threadHost, 'browser');
+      assert.equal(k.gemmVariants, ['js', 'wasm', 'threaded']);
+      assert.is(k.workers, cores - 1, 'one worker per core beside the page\'s thread');
+      assert.is(k.workersReady, k.workers, 'every worker started before training');
+    } else {
+      assert.is(k.threadHost, null);
+      assert.equal(k.gemmVariants, ['js', 'wasm']);
+    }
+    assert.match((await page.textContent('#status'))!, `(${result.samplesPerSecond} samples/s; gemm auto, `);
+
     assert.is(await page.locator('#digits figure').count(), 24);
     mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
-    process.stdout.write(`\n  examples/browser: ${(100 * accuracy).toFixed(1)}% test accuracy, page done in ${seconds.toFixed(1)} s; screenshot ${path.relative(REPO, SCREENSHOT)}\n`);
+    process.stdout.write(`\n  examples/browser: ${(100 * accuracy).toFixed(1)}% test accuracy, ${result.samplesPerSecond} samples/s (${k.workers} worker${k.workers === 1 ? '' : 's'}), page done in ${seconds.toFixed(1)} s; screenshot ${path.relative(REPO, SCREENSHOT)}\n`);
+
+    // gemm forced onto the pool: the workers take jobs (forced 'threaded' leaves them one per
+    // call), and the run trains to exactly the losses of the same run on one thread (each output
+    // element is summed in the same order whichever thread computes it).
+    const short = async (gemm: string): Promise<PageResult> => {
+      await page.goto(`${base}?train=640&test=100&epochs=1&batch=64&gemm=${gemm}`);
+      await page.waitForFunction(() => ['done', 'error'].includes(document.querySelector('main')!.dataset.state ?? ''), undefined, { timeout: 30_000 });
+      assert.is(await page.getAttribute('main', 'data-state'), 'done', `?gemm=${gemm}: ${await page.getAttribute('main', 'data-error')}`);
+      return await page.evaluate(() => (globalThis as Record<string, unknown>).mnistResult) as PageResult;
+    };
+    if (cores > 1) {
+      const threaded = await short('threaded'), single = await short('wasm');
+      assert.is(threaded.kernels.gemm, 'threaded');
+      assert.is(single.kernels.gemm, 'wasm');
+      assert.is(threaded.losses.length, 10);
+      assert.ok(threaded.kernels.workerJobs.every((n) => n > 0), `jobs per worker: ${threaded.kernels.workerJobs.join(', ')}`);
+      assert.equal(single.kernels.workerJobs, threaded.kernels.workerJobs.map(() => 0), 'no worker jobs with gemm on one thread');
+      assert.equal(threaded.losses, single.losses);
+      assert.equal(threaded.predictions, single.predictions);
+    }
+    await page.goto(`${base}?gemm=fast`);
+    await page.waitForFunction(() => document.querySelector('main')!.dataset.state === 'error', undefined, { timeout: 20_000 });
+    assert.match((await page.getAttribute('main', 'data-error'))!, `RangeError: query parameter gemm: expected one of js, wasm${cores > 1 ? ', threaded' : ''} here, got "fast"`);
+    assert.equal(errors.filter((e) => !e.includes('query parameter gemm')), [], 'no other page errors');
 
     // A bad query parameter is an error on the page, not a silent default.
     await page.goto(`${base}?epochs=0`);
