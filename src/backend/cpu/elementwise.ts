@@ -121,28 +121,52 @@ export function unary(op: UnaryOp, x: Tensor): Tensor {
 }
 
 /**
- * Does `small` broadcast against `big` only by repeating it whole — its shape, without
- * leading 1s, equal to `big`'s trailing dimensions (a bias row)? Then the result has
- * `big`'s shape and element i pairs with element i mod small.size.
+ * Does `small` broadcast against `big` only along leading and trailing blocks — its shape
+ * (right-aligned) 1s, then `big`'s own dimensions, then 1s? Then with `big` read as
+ * `[outer, kept, inner]` blocks, element (r, k, i) pairs with small's element k: a bias row
+ * (`inner` 1, `[B, F] + [F]`) or a per-channel bias (`[N, C, H, W] + [C, 1, 1]`, inner H·W).
+ * Returns `[outer, kept, inner]`, or null.
  */
-function repeatsWhole(big: readonly number[], small: readonly number[]): boolean {
-  let s = 0;
-  while (s < small.length && small[s] === 1) s++;
-  const k = small.length - s;
-  if (k > big.length || small.length > big.length) return false;
-  for (let i = 0; i < k; i++) if (small[s + i] !== big[big.length - k + i]) return false;
-  return true;
+function blockBroadcast(big: readonly number[], small: readonly number[]): [number, number, number] | null {
+  if (small.length > big.length) return null;
+  const lead = big.length - small.length;
+  let d = small.length - 1, inner = 1, kept = 1, outer = 1;
+  for (; d >= 0 && small[d] === 1; d--) inner *= big[lead + d]!;
+  for (; d >= 0 && small[d] !== 1; d--) {
+    if (small[d] !== big[lead + d]) return null;
+    kept *= small[d]!;
+  }
+  for (; d >= 0; d--) {
+    if (small[d] !== 1) return null;
+    outer *= big[lead + d]!;
+  }
+  for (let i = 0; i < lead; i++) outer *= big[i]!;
+  return [outer, kept, inner];
 }
 
-/** o[i] = a[i] op b[i mod m] (aRepeats false) or a[i mod m] op b[i] (true), rows of m. */
-function repeatedRows(
-  op: BinaryOp | CompareOp, n: number, m: number, aRepeats: boolean,
+/**
+ * o = a op b over `[outer, kept, inner]` blocks of the big operand, the small one (`a` when
+ * `aSmall`) read at index k: rows of `inner` against one small value, or (inner 1) rows of
+ * `kept` against the whole small operand.
+ */
+function blockRows(
+  op: BinaryOp | CompareOp, outer: number, kept: number, inner: number, aSmall: boolean,
   a: FloatArray, ao: number, b: FloatArray, bo: number, o: FloatArray,
 ): void {
-  for (let r = 0; r < n; r += m) {
-    if (aRepeats) {
-      if (!(m >= 256 && tryBinary(op, a, ao, 1, b, bo + r, 1, o, r, m))) binaryRow(op, m, a, ao, 1, b, bo + r, 1, o, r);
-    } else if (!(m >= 256 && tryBinary(op, a, ao + r, 1, b, bo, 1, o, r, m))) binaryRow(op, m, a, ao + r, 1, b, bo, 1, o, r);
+  if (inner === 1) {
+    for (let r = 0, oi = 0; r < outer; r++, oi += kept) {
+      if (aSmall) {
+        if (!(kept >= 256 && tryBinary(op, a, ao, 1, b, bo + oi, 1, o, oi, kept))) binaryRow(op, kept, a, ao, 1, b, bo + oi, 1, o, oi);
+      } else if (!(kept >= 256 && tryBinary(op, a, ao + oi, 1, b, bo, 1, o, oi, kept))) binaryRow(op, kept, a, ao + oi, 1, b, bo, 1, o, oi);
+    }
+    return;
+  }
+  for (let r = 0, oi = 0; r < outer; r++) {
+    for (let k = 0; k < kept; k++, oi += inner) {
+      if (aSmall) {
+        if (!(inner >= 256 && tryBinary(op, a, ao + k, 0, b, bo + oi, 1, o, oi, inner))) binaryRow(op, inner, a, ao + k, 0, b, bo + oi, 1, o, oi);
+      } else if (!(inner >= 256 && tryBinary(op, a, ao + oi, 1, b, bo + k, 0, o, oi, inner))) binaryRow(op, inner, a, ao + oi, 1, b, bo + k, 0, o, oi);
+    }
   }
 }
 
@@ -168,14 +192,17 @@ export function binary(op: BinaryOp | CompareOp, a: Tensor, b: Tensor): Tensor {
       if (!tryBinary(op, na.data, ao, 0, nb.data, bo, 1, o, 0, b.size)) binaryRow(op, b.size, na.data, ao, 0, nb.data, bo, 1, o, 0);
       return outTensor(o, bs.slice());
     }
-    if (b.size > 0 && repeatsWhole(as, bs)) {
+    // one operand constant along leading and trailing blocks of the other: a bias row or a per-channel bias
+    const bBlocks = b.size > 0 ? blockBroadcast(as, bs) : null;
+    if (bBlocks !== null) {
       const o = allocate(dtype, a.size);
-      repeatedRows(op, a.size, b.size, false, na.data, ao, nb.data, bo, o);
+      blockRows(op, bBlocks[0], bBlocks[1], bBlocks[2], false, na.data, ao, nb.data, bo, o);
       return outTensor(o, as.slice());
     }
-    if (a.size > 0 && repeatsWhole(bs, as)) {
+    const aBlocks = a.size > 0 ? blockBroadcast(bs, as) : null;
+    if (aBlocks !== null) {
       const o = allocate(dtype, b.size);
-      repeatedRows(op, b.size, a.size, true, na.data, ao, nb.data, bo, o);
+      blockRows(op, aBlocks[0], aBlocks[1], aBlocks[2], true, na.data, ao, nb.data, bo, o);
       return outTensor(o, bs.slice());
     }
   }

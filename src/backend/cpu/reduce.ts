@@ -19,6 +19,82 @@ export function reducedShape(shape: readonly number[], axes: readonly number[], 
   return out;
 }
 
+/**
+ * For a row-major `x`, the reduction as `[outer, kept, inner]` blocks — reduced axes before
+ * the kept ones, kept axes (contiguous among themselves), reduced axes after — or null when
+ * the kept axes are not one run (or nothing is kept, or nothing reduced). Size-1 axes count
+ * as either. A bias gradient (axes 0, 2, 3 of NCHW) is `[N, C, H·W]`.
+ */
+function outerKeptInner(x: Tensor, axes: readonly number[]): [number, number, number] | null {
+  const nd = x.nd, shape = x.shape, st = nd.stride;
+  let expected = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    if (shape[i] !== 1 && st[i] !== expected) return null;
+    expected *= shape[i]!;
+  }
+  // 0: before the kept run, 1: in it, 2: after it
+  let phase = 0, outer = 1, kept = 1, inner = 1;
+  for (let d = 0; d < shape.length; d++) {
+    const n = shape[d]!;
+    if (n === 1) continue;
+    if (axes.includes(d)) {
+      if (phase === 0) outer *= n;
+      else { phase = 2; inner *= n; }
+    } else {
+      if (phase === 2) return null;
+      phase = 1;
+      kept *= n;
+    }
+  }
+  return phase === 0 || kept === 1 || outer * inner === 1 ? null : [outer, kept, inner];
+}
+
+/** Fold `n` contiguous elements of `xd` from `xi` into `acc` (the row loop of {@link reduce}, without the SIMD attempt). */
+function foldRow(op: ReduceOp, acc: number, xd: ArrayLike<number>, xi: number, n: number): number {
+  switch (op) {
+    case 'sum': {
+      let a1 = 0, a2 = 0, a3 = 0, i = 0;
+      for (; i + 3 < n; i += 4, xi += 4) { acc += xd[xi]!; a1 += xd[xi + 1]!; a2 += xd[xi + 2]!; a3 += xd[xi + 3]!; }
+      for (; i < n; i++, xi++) acc += xd[xi]!;
+      return acc + (a1 + a2 + a3);
+    }
+    case 'prod': for (let i = 0; i < n; i++, xi++) acc *= xd[xi]!; return acc;
+    case 'max': for (let i = 0; i < n; i++, xi++) { const v = xd[xi]!; if (v > acc || v !== v) acc = v; } return acc;
+    case 'min': for (let i = 0; i < n; i++, xi++) { const v = xd[xi]!; if (v < acc || v !== v) acc = v; } return acc;
+  }
+}
+
+/**
+ * {@link reduce} of a row-major input over `[outer, kept, inner]` blocks (see
+ * {@link outerKeptInner}) into `o` (filled with the identity): one tight loop per block with
+ * no per-row callback — the per-row path cost ~20 ms for the 4,096 rows of 121 of a
+ * [64, 64, 11, 11] bias gradient, against ~1 ms here.
+ */
+function reduceBlocks(op: ReduceOp, xd: ArrayLike<number>, off: number, outer: number, kept: number, inner: number, o: Float64Array | Float32Array): void {
+  if (inner === 1) {
+    // rows of `kept` folded elementwise into the output (a dense layer's bias gradient)
+    for (let r = 0, xi = off; r < outer; r++, xi += kept) {
+      switch (op) {
+        case 'sum': for (let k = 0; k < kept; k++) o[k] += xd[xi + k]!; break;
+        case 'prod': for (let k = 0; k < kept; k++) o[k] *= xd[xi + k]!; break;
+        case 'max': for (let k = 0; k < kept; k++) { const v = xd[xi + k]!; if (v > o[k]! || v !== v) o[k] = v; } break;
+        case 'min': for (let k = 0; k < kept; k++) { const v = xd[xi + k]!; if (v < o[k]! || v !== v) o[k] = v; } break;
+      }
+    }
+    return;
+  }
+  const simd = op !== 'prod';
+  for (let r = 0, xi = off; r < outer; r++) {
+    for (let k = 0; k < kept; k++, xi += inner) {
+      const acc = o[k]!;
+      const s = simd ? tryReduce(op, xd as Float32Array, xi, inner) : undefined;
+      if (s === undefined) o[k] = foldRow(op, acc, xd, xi, inner);
+      else if (op === 'sum') o[k] = acc + s;
+      else if (op === 'max' ? s > acc || s !== s : s < acc || s !== s) o[k] = s;
+    }
+  }
+}
+
 export function reduce(op: ReduceOp, x: Tensor, { axes, keepDims }: ReduceParams): Tensor {
   const nd = x.nd;
   const shape = x.shape;
@@ -30,6 +106,12 @@ export function reduce(op: ReduceOp, x: Tensor, { axes, keepDims }: ReduceParams
   const out = allocate(x.dtype, size);
   const o = x.dtype === 'float32' ? new Float64Array(size) : out;
   o.fill(IDENTITY[op]);
+  const blocks = x.size > 0 ? outerKeptInner(x, axes) : null;
+  if (blocks !== null) {
+    reduceBlocks(op, nd.data, nd.offset, blocks[0], blocks[1], blocks[2], o);
+    if (o !== out) out.set(o);
+    return tensorOf(out, outShape);
+  }
   // output strides in the input's index space: 0 along reduced axes
   const full = shape.map((d, i) => (axes.includes(i) ? 1 : d));
   const ostr = rowMajor(full).map((s, i) => (axes.includes(i) ? 0 : s));
