@@ -16,10 +16,13 @@ export type Value = unknown;
 /** Reverse rule of a general node: cotangent of the output → cotangents of the inputs (null: none). */
 export type Back = (dy: Value) => readonly (Value | null | undefined)[];
 
-/** A general node: its inputs' node ids on this tape (−1: not traced here) and its reverse rule. */
-interface GeneralNode {
-  inputs: number[];
-  back: Back;
+/**
+ * A general node: its inputs' node ids on this tape (−1: not traced here) and its reverse
+ * rule, as a method so that a node can be one object (no closure per recorded operation).
+ */
+export interface GeneralNode {
+  readonly inputs: readonly number[];
+  back(dy: Value): readonly (Value | null | undefined)[];
 }
 
 /** Scalar node whose partials are not plain numbers (nested differentiation). */
@@ -58,6 +61,17 @@ function plus(a: Value, b: Value): Value {
 function allNumbers(seeds: readonly [number, Value][]): boolean {
   for (let i = 0; i < seeds.length; i++) if (typeof seeds[i][1] !== 'number') return false;
   return true;
+}
+
+/** Add cotangent `v` into `adj[k]` (k −1: an input not traced here; v null/undefined: none). */
+function accumulate(adj: Value[], k: number, v: Value): void {
+  if (k >= 0 && v !== null && v !== undefined) adj[k] = adj[k] === undefined ? v : plus(adj[k], v);
+}
+
+/** `a`'s values at the start of the larger array `b`. */
+function grown<A extends Uint8Array | Int32Array | Float64Array>(a: A, b: A): A {
+  b.set(a);
+  return b;
 }
 
 /** Open tapes, innermost last. */
@@ -139,16 +153,11 @@ export class Tape {
 
   private grow(): void {
     const cap = this.kind.length * 2;
-    const g = <A extends Uint8Array | Int32Array | Float64Array>(a: A, C: new (n: number) => A): A => {
-      const b = new C(cap);
-      b.set(a);
-      return b;
-    };
-    this.kind = g(this.kind, Uint8Array);
-    this.pa = g(this.pa, Int32Array);
-    this.pb = g(this.pb, Int32Array);
-    this.da = g(this.da, Float64Array);
-    this.db = g(this.db, Float64Array);
+    this.kind = grown(this.kind, new Uint8Array(cap));
+    this.pa = grown(this.pa, new Int32Array(cap));
+    this.pb = grown(this.pb, new Int32Array(cap));
+    this.da = grown(this.da, new Float64Array(cap));
+    this.db = grown(this.db, new Float64Array(cap));
   }
 
   /** A leaf (an input being differentiated). */
@@ -195,10 +204,15 @@ export class Tape {
 
   /** A node with a reverse rule. */
   general(inputs: number[], back: Back): number {
+    return this.node({ inputs, back });
+  }
+
+  /** A node given as one object holding its input ids and reverse rule (the per-primitive hot case). */
+  node(node: GeneralNode): number {
     if (this.n === this.kind.length) this.grow();
     const id = this.n++;
     this.kind[id] = Kind.General;
-    this.objects[id] = { inputs, back };
+    this.objects[id] = node;
     this.numeric = false;
     return id;
   }
@@ -246,9 +260,6 @@ export class Tape {
     }
     const adj: Value[] = new Array(n);
     for (const [id, d] of seeds) adj[id] = adj[id] === undefined ? d : plus(adj[id], d);
-    const acc = (k: number, v: Value): void => {
-      if (k >= 0 && v !== null && v !== undefined) adj[k] = adj[k] === undefined ? v : plus(adj[k], v);
-    };
     for (let i = n - 1; i >= 0; i--) {
       const g = adj[i];
       if (g === undefined) continue;
@@ -256,23 +267,23 @@ export class Tape {
         case Kind.Leaf: break;
         case Kind.Scalar:
           if (typeof g === 'number') {
-            if (pa[i] >= 0) acc(pa[i], g * da[i]);
-            if (pb[i] >= 0) acc(pb[i], g * db[i]);
+            if (pa[i] >= 0) accumulate(adj, pa[i], g * da[i]);
+            if (pb[i] >= 0) accumulate(adj, pb[i], g * db[i]);
           } else {
-            if (pa[i] >= 0) acc(pa[i], math!.mul(g, da[i]));
-            if (pb[i] >= 0) acc(pb[i], math!.mul(g, db[i]));
+            if (pa[i] >= 0) accumulate(adj, pa[i], math!.mul(g, da[i]));
+            if (pb[i] >= 0) accumulate(adj, pb[i], math!.mul(g, db[i]));
           }
           break;
         case Kind.ScalarObject: {
           const o = this.objects[i] as ObjectPartials;
-          if (pa[i] >= 0) acc(pa[i], math!.mul(g, o.da));
-          if (pb[i] >= 0) acc(pb[i], math!.mul(g, o.db));
+          if (pa[i] >= 0) accumulate(adj, pa[i], math!.mul(g, o.da));
+          if (pb[i] >= 0) accumulate(adj, pb[i], math!.mul(g, o.db));
           break;
         }
         case Kind.General: {
           const node = this.objects[i] as GeneralNode;
           const cts = node.back(g);
-          for (let j = 0; j < node.inputs.length; j++) acc(node.inputs[j], cts[j]);
+          for (let j = 0; j < node.inputs.length; j++) accumulate(adj, node.inputs[j], cts[j]);
           break;
         }
       }

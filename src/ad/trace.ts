@@ -7,30 +7,66 @@ import { bind } from '../backend/index.js';
 import { add, mul } from '../ops/elementwise.js';
 import { reshape } from '../ops/movement.js';
 import type { BinaryOp, CompareOp, Primitive, PrimitiveParams, UnaryOp } from '../ops/primitive.js';
-import { binaryPartials, rules, unaryDerivative } from '../rules/index.js';
+import { type Rule, binaryPartials, rules, unaryDerivative } from '../rules/index.js';
 import { allocate, type DType } from '../tensor/dtype.js';
 import { fromData, toTensor } from '../tensor/convert.js';
 import { Tensor } from '../tensor/tensor.js';
 import { adHooks } from './hooks.js';
 import {
-  type Tape, TrackedNumber, liveNumber, setCotangentMath, trackNumber,
+  type GeneralNode, type Tape, TrackedNumber, liveNumber, setCotangentMath, trackNumber,
 } from './tape.js';
 import { TrackedTensor, resolveTensor, setElementMath } from './tracked.js';
 
 type Num = number | TrackedNumber;
 
+/**
+ * A recorded primitive: its reverse rule applied to what the forward pass saw. One object per
+ * traced operation (its reverse rule is a method, not a closure).
+ */
+class PrimitiveNode<P extends Primitive> implements GeneralNode {
+  constructor(
+    readonly inputs: readonly number[],
+    readonly prim: P,
+    readonly primals: Tensor[],
+    readonly output: Tensor,
+    readonly params: PrimitiveParams[P],
+    readonly need: readonly boolean[],
+  ) {}
+
+  back(dy: unknown): readonly (Tensor | null)[] {
+    return (rules[this.prim] as Rule<P>)(dy as Tensor, this.primals, this.output, this.params, this.need);
+  }
+}
+
+/** `need` arrays shared by every node of up to three inputs, indexed by the bit mask of traced inputs. */
+const NEED_BY_MASK: readonly (readonly boolean[])[][] = [1, 2, 3].map((n) =>
+  Array.from({ length: 1 << n }, (_, mask) => Object.freeze(Array.from({ length: n }, (_, i) => (mask & (1 << i)) !== 0))));
+
 /** A primitive applied to inputs some of which are traced: record it on the innermost live tape. */
 function tracedBind<P extends Primitive>(prim: P, inputs: Tensor[], params: PrimitiveParams[P]): Tensor {
-  const ins = inputs.map(resolveTensor);
+  const n = inputs.length;
+  // resolved inputs, then (in place) the values one level below the recording tape
+  const primals = new Array<Tensor>(n);
   let top: Tape | undefined;
-  for (const x of ins) if (x instanceof TrackedTensor && (top === undefined || x.tape.level > top.level)) top = x.tape;
-  if (top === undefined) return bind(prim, ins, params);
-  const primals = ins.map((x) => (x instanceof TrackedTensor && x.tape === top ? x.primal : x));
+  for (let i = 0; i < n; i++) {
+    const x = resolveTensor(inputs[i]);
+    primals[i] = x;
+    if (x instanceof TrackedTensor && (top === undefined || x.tape.level > top.level)) top = x.tape;
+  }
+  if (top === undefined) return bind(prim, primals, params);
+  const ids = new Array<number>(n);
+  let mask = 0;
+  for (let i = 0; i < n; i++) {
+    const x = primals[i];
+    if (x instanceof TrackedTensor && x.tape === top) {
+      primals[i] = x.primal;
+      ids[i] = x.id;
+      mask |= 1 << i;
+    } else ids[i] = -1;
+  }
   const y = bind(prim, primals, params);
-  const ids = ins.map((x) => (x instanceof TrackedTensor && x.tape === top ? x.id : -1));
-  const need = ids.map((i) => i >= 0);
-  const rule = rules[prim];
-  const id = top.general(ids, (dy) => rule(dy as Tensor, primals, y, params, need));
+  const need = n <= 3 ? NEED_BY_MASK[n - 1][mask] : ids.map((i) => i >= 0);
+  const id = top.node(new PrimitiveNode(ids, prim, primals, y, params, need));
   return new TrackedTensor(y, top, id);
 }
 

@@ -142,13 +142,21 @@ export function setShapeOnlyDispatch(f: typeof shapeOnly): typeof shapeOnly {
   return previous;
 }
 
+/** Does an input's storage live on the device (moved there by gpu(model), or a device result)? */
+function anyOnDevice(inputs: Tensor[]): boolean {
+  for (let i = 0; i < inputs.length; i++) if (inputs[i].device?.backend === 'gpu') return true;
+  return false;
+}
+
 function kernelFor<P extends Primitive>(prim: P, inputs: Tensor[]): Kernel<P> {
-  const shaped = shapeOnly?.(prim, inputs);
-  if (shaped !== undefined) return shaped as Kernel<P>;
-  // an input whose values live on the device (moved there by gpu(model), or a device result)
-  // takes the operation to the device whatever setBackend chose, so values do not bounce back
-  const onDevice = inputs.some((t) => t.device?.backend === 'gpu');
-  const device = selected === 'cpu' && !onDevice ? undefined : deviceBackend();
+  if (shapeOnly !== undefined) {
+    const shaped = shapeOnly(prim, inputs);
+    if (shaped !== undefined) return shaped as Kernel<P>;
+  }
+  // an input on the device takes the operation there whatever setBackend chose, so values do not bounce back
+  const onDevice = anyOnDevice(inputs);
+  if (selected === 'cpu' && !onDevice) return cpuKernels[prim] as Kernel<P>;
+  const device = deviceBackend();
   if (device !== undefined && device.available()) {
     const k = device.kernels[prim] as Kernel<P> | undefined;
     if (k !== undefined && (selected === 'gpu' || onDevice || (device.worthIt?.(prim, inputs) ?? false))) return k;
