@@ -24,7 +24,12 @@ export function matmul(a: TensorLike, b: TensorLike): Tensor {
   if (x.ndim === 0 || y.ndim === 0) {
     throw new ShapeError(`matmul: operands must have at least 1 dimension, got ${shapeStr(x.shape)} × ${shapeStr(y.shape)}`);
   }
-  const [xs, ys] = [x.shape, y.shape];
+  const xs = x.shape, ys = y.shape;
+  if (xs.length === 2 && ys.length === 2) {
+    // matrix × matrix, the common case: no batch dimensions to check, nothing to add or remove
+    if (xs[1] !== ys[0]) throw new ShapeError(`matmul: inner dimensions differ: ${shapeStr(xs)} × ${shapeStr(ys)}`);
+    return bind('matmul', [x, y], NONE);
+  }
   const k1 = xs[xs.length - 1];
   const k2 = ys.length === 1 ? ys[0] : ys[ys.length - 2];
   if (k1 !== k2) throw new ShapeError(`matmul: inner dimensions differ: ${shapeStr(xs)} × ${shapeStr(ys)}`);

@@ -71,21 +71,36 @@ export function unsqueeze(x: TensorLike, axis: number): Tensor {
 /** Reorder dimensions: `permute(x, [0, 2, 1])`. A view. */
 export function permute(x: TensorLike, perm: readonly number[]): Tensor {
   const t = toTensor(x, 'permute');
-  const p = perm.map((a) => normalizeAxis('permute', a, t.ndim));
-  if (p.length !== t.ndim || new Set(p).size !== p.length) {
-    throw new ShapeError(`permute: ${JSON.stringify(perm)} is not a permutation of the ${t.ndim} dimensions of ${shapeStr(t.shape)}`);
+  const nd = t.ndim;
+  const p = new Array<number>(perm.length);
+  // seen: a bit per dimension (permutations of more than 31 dimensions take the Set)
+  let seen = 0, identity = true, repeated = false;
+  for (let i = 0; i < perm.length; i++) {
+    const a = normalizeAxis('permute', perm[i], nd);
+    p[i] = a;
+    if (a !== i) identity = false;
+    if (nd <= 31) {
+      if (seen & (1 << a)) repeated = true;
+      seen |= 1 << a;
+    }
   }
-  if (p.every((a, i) => a === i)) return t;
+  if (p.length !== nd || (nd <= 31 ? repeated : new Set(p).size !== p.length)) {
+    throw new ShapeError(`permute: ${JSON.stringify(perm)} is not a permutation of the ${nd} dimensions of ${shapeStr(t.shape)}`);
+  }
+  if (identity) return t;
   return bind('permute', [t], { perm: p });
 }
 
 /** Matrix transpose: swaps the last two dimensions (a vector or scalar is returned as is). A view. */
 export function transpose(x: TensorLike): Tensor {
   const t = toTensor(x, 'transpose');
-  if (t.ndim < 2) return t;
-  const p = t.shape.map((_, i) => i);
-  [p[t.ndim - 2], p[t.ndim - 1]] = [p[t.ndim - 1], p[t.ndim - 2]];
-  return permute(t, p);
+  const nd = t.ndim;
+  if (nd < 2) return t;
+  const p = new Array<number>(nd);
+  for (let i = 0; i < nd - 2; i++) p[i] = i;
+  p[nd - 2] = nd - 1;
+  p[nd - 1] = nd - 2;
+  return bind('permute', [t], { perm: p });
 }
 
 /** A view of `x` repeated (with stride 0) to `shape`, by NumPy's broadcasting rules. */
@@ -110,24 +125,30 @@ export type SliceRange = readonly [start?: number | null, stop?: number | null, 
 export function slice(x: TensorLike, ranges: readonly SliceRange[]): Tensor {
   const t = toTensor(x, 'slice');
   if (ranges.length > t.ndim) throw new ShapeError(`slice: ${ranges.length} ranges for a tensor of shape ${shapeStr(t.shape)}`);
-  const start: number[] = [], step: number[] = [], size: number[] = [];
-  t.shape.forEach((n, d) => {
-    const r = ranges[d] ?? [];
+  const nd = t.ndim;
+  const start = new Array<number>(nd), step = new Array<number>(nd), size = new Array<number>(nd);
+  for (let d = 0; d < nd; d++) {
+    const n = t.shape[d];
+    const r = ranges[d] ?? EVERYTHING;
     const st = r[2] ?? 1;
     if (!Number.isInteger(st) || st === 0) throw new RangeError(`slice: step must be a non-zero integer, got ${st} in dimension ${d}`);
-    const clampIdx = (v: number | null | undefined, dflt: number, lo: number, hi: number) => {
-      if (v === null || v === undefined) return dflt;
-      if (!Number.isInteger(v)) throw new RangeError(`slice: index ${v} in dimension ${d} is not an integer`);
-      return Math.min(Math.max(v < 0 ? v + n : v, lo), hi);
-    };
-    const a = st > 0 ? clampIdx(r[0], 0, 0, n) : clampIdx(r[0], n - 1, -1, n - 1);
-    const b = st > 0 ? clampIdx(r[1], n, 0, n) : clampIdx(r[1], -1, -1, n - 1);
+    const a = st > 0 ? clampIndex(r[0], 0, 0, n, n, d) : clampIndex(r[0], n - 1, -1, n - 1, n, d);
+    const b = st > 0 ? clampIndex(r[1], n, 0, n, n, d) : clampIndex(r[1], -1, -1, n - 1, n, d);
     const len = Math.max(0, Math.ceil((b - a) / st));
-    start.push(len > 0 ? a : 0);
-    step.push(st);
-    size.push(len);
-  });
+    start[d] = len > 0 ? a : 0;
+    step[d] = st;
+    size[d] = len;
+  }
   return bind('slice', [t], { start, step, size });
+}
+
+const EVERYTHING: readonly [] = [];
+
+/** A slice bound `v` (negative: from the end of a dimension of length `n`) clamped to [lo, hi]; `dflt` when absent. */
+function clampIndex(v: number | null | undefined, dflt: number, lo: number, hi: number, n: number, d: number): number {
+  if (v === null || v === undefined) return dflt;
+  if (!Number.isInteger(v)) throw new RangeError(`slice: index ${v} in dimension ${d} is not an integer`);
+  return Math.min(Math.max(v < 0 ? v + n : v, lo), hi);
 }
 
 /** Pick an element or sub-tensor by leading indices (negative counts from the end): `index(x, i)`, `index(x, i, j)`. */

@@ -74,15 +74,21 @@ export const binaryPartials: { [P in BinaryOp]: readonly [Partial, Partial] } = 
   mod: [() => 1, (a, b, y) => div(sub(y, a), b)],
 };
 
-const unaryRule = (op: UnaryOp): Rule<UnaryOp> => (dy, [x], y, _p, need) =>
-  [need[0] ? scale(dy, unaryDerivative[op](x, y)) as Tensor : null];
+// (indexing rather than destructuring the inputs: these run once per recorded operation)
+const unaryRule = (op: UnaryOp): Rule<UnaryOp> => {
+  const derivative = unaryDerivative[op];
+  return (dy, xs, y, _p, need) => [need[0] ? scale(dy, derivative(xs[0], y)) as Tensor : null];
+};
 
-const binaryRule = (op: BinaryOp): Rule<BinaryOp> => (dy, [a, b], y, _p, need) => {
-  const [pa, pb] = binaryPartials[op];
-  return [
-    need[0] ? sumTo(scale(dy, pa(a, b, y)), a.shape) : null,
-    need[1] ? sumTo(scale(dy, pb(a, b, y)), b.shape) : null,
-  ];
+const binaryRule = (op: BinaryOp): Rule<BinaryOp> => {
+  const pa = binaryPartials[op][0], pb = binaryPartials[op][1];
+  return (dy, xs, y, _p, need) => {
+    const a = xs[0], b = xs[1];
+    return [
+      need[0] ? sumTo(scale(dy, pa(a, b, y)), a.shape) : null,
+      need[1] ? sumTo(scale(dy, pb(a, b, y)), b.shape) : null,
+    ];
+  };
 };
 
 const noGradient: Rule<CompareOp> = () => [null, null];

@@ -22,7 +22,11 @@ function isTransposedDense(t: Tensor): boolean {
 
 export const linalgRules: { matmul: Rule<'matmul'> } = {
   // batch dimensions may have broadcast: sum them back to each operand's shape
-  matmul: (dy, [a, b], _y, _p, need) => [
+  matmul: (dy, xs, _y, _p, need) => matmulCotangents(dy, xs[0], xs[1], need),
+};
+
+function matmulCotangents(dy: Tensor, a: Tensor, b: Tensor, need: readonly boolean[]): (Tensor | null)[] {
+  return [
     need[0]
       ? isTransposedDense(a) && b.ndim === 2 && dy.ndim === 2
         ? transpose(matmul(b, transpose(dy)))
@@ -33,5 +37,5 @@ export const linalgRules: { matmul: Rule<'matmul'> } = {
         ? transpose(matmul(transpose(dy), a))
         : sumTo(matmul(transpose(a), dy), b.shape)
       : null,
-  ],
-};
+  ];
+}
