@@ -164,6 +164,15 @@ function kernelFor<P extends Primitive>(prim: P, inputs: Tensor[]): Kernel<P> {
   return cpuKernels[prim] as Kernel<P>;
 }
 
+/**
+ * @internal True while every operation on CPU tensors runs the CPU kernels: the CPU backend is
+ * selected and no shape-only dispatch is installed. Fused fast paths (e.g. in the derivative
+ * rules) check this before computing what the kernels would.
+ */
+export function cpuDispatch(): boolean {
+  return selected === 'cpu' && shapeOnly === undefined;
+}
+
 /** Run primitive `prim` on tensors with its parameters. @internal */
 export function bind<P extends Primitive>(prim: P, inputs: Tensor[], params: PrimitiveParams[P]): Tensor {
   for (let i = 0; i < inputs.length; i++) {

@@ -32,9 +32,8 @@ const activationText = (σ: unknown): string => (σ === identity ? '' : `, ${typ
  * converted (warning once); numbers and arrays become tensors of `dtype`.
  */
 export function asInput(self: object, x: unknown, dtype: DType): Tensor {
-  const name = self.constructor.name;
-  if (x instanceof Tensor) return inDtype(name, x, dtype);
-  if (typeof x === 'number' || Array.isArray(x) || ArrayBuffer.isView(x)) return toTensor(x as TensorLike, name, dtype);
+  if (x instanceof Tensor) return x.dtype === dtype ? x : inDtype(self.constructor.name, x, dtype);
+  if (typeof x === 'number' || Array.isArray(x) || ArrayBuffer.isView(x)) return toTensor(x as TensorLike, self.constructor.name, dtype);
   throw new TypeError(`${labelOf(self)} expects a tensor, got ${describeValue(x)}`);
 }
 

@@ -118,12 +118,21 @@ function adoptLayerPrototype(proto: object): void {
 
 /** A function that calls `forward` on itself, with prototype `proto` and no own properties. */
 function callableWith(proto: object): (...args: unknown[]) => unknown {
-  const f = (...args: unknown[]): unknown => callLayer(f as unknown as Forwarding, args);
+  // made by a call, not bound to a local name: tsx (keepNames) would wrap a named closure in a
+  // defineProperty call, and a traced copy of the model is made by every gradient call
+  const f = selfCalling();
   // a layer's fields may be called `name` or `length`; a function's own ones would be read-only
   delete (f as { name?: string }).name;
   delete (f as { length?: number }).length;
   Object.setPrototypeOf(f, proto);
   return f;
+}
+
+/** A function that calls `forward` on itself with its arguments. */
+function selfCalling(): (...args: unknown[]) => unknown {
+  const cell: ((...args: unknown[]) => unknown)[] = [];
+  cell.push((...args: unknown[]): unknown => callLayer(cell[0] as unknown as Forwarding, args));
+  return cell[0];
 }
 
 function moveToCallable(inst: object): object {

@@ -17,6 +17,7 @@ import type { BinaryOp, CompareOp, PrimitiveParams, UnaryOp } from '../ops/primi
 import type { Tensor } from '../tensor/tensor.js';
 import type { Rule } from './rule.js';
 import { scale, sumTo } from './util.js';
+import { sigmoidBackward, tanhBackward } from './fused.js';
 
 /** A differentiable scalar or tensor value (numbers and tensors, traced or not). */
 type V = number | Tensor;
@@ -80,6 +81,12 @@ const unaryRule = (op: UnaryOp): Rule<UnaryOp> => {
   return (dy, xs, y, _p, need) => [need[0] ? scale(dy, derivative(xs[0], y)) as Tensor : null];
 };
 
+/** σ and tanh: their cotangent in one loop where nothing records it (see ./fused.ts), else the general rule. */
+const sigmoidRule: Rule<'sigmoid'> = (dy, xs, y, p, need) =>
+  (need[0] ? [sigmoidBackward(dy, y) ?? scale(dy, unaryDerivative.sigmoid(xs[0], y)) as Tensor] : [null]);
+const tanhRule: Rule<'tanh'> = (dy, xs, y, p, need) =>
+  (need[0] ? [tanhBackward(dy, y) ?? scale(dy, unaryDerivative.tanh(xs[0], y)) as Tensor] : [null]);
+
 const binaryRule = (op: BinaryOp): Rule<BinaryOp> => {
   const pa = binaryPartials[op][0], pb = binaryPartials[op][1];
   return (dy, xs, y, _p, need) => {
@@ -105,6 +112,8 @@ const binaryOps = Object.keys(binaryPartials) as BinaryOp[];
 export const elementwiseRules: ElementwiseRules = {
   ...(Object.fromEntries(unaryOps.map((op) => [op, unaryRule(op)])) as { [P in UnaryOp]: Rule<P> }),
   ...(Object.fromEntries(binaryOps.map((op) => [op, binaryRule(op)])) as { [P in BinaryOp]: Rule<P> }),
+  sigmoid: sigmoidRule,
+  tanh: tanhRule,
   gt: noGradient, ge: noGradient, lt: noGradient, le: noGradient, eq: noGradient, ne: noGradient,
   where: (dy, [c, a, b], _y, _p, need) => [
     null,
