@@ -11,8 +11,9 @@ import * as assert from 'uvu/assert';
 import * as fc from 'fast-check';
 import ndarray from 'ndarray';
 import {
-  Tensor, concat, gradient, matmul, mul, permute, sin, slice, squeeze, sum, tensor, transpose, where,
+  Tensor, concat, gradient, matmul, mul, permute, reshape, sin, slice, squeeze, sum, tensor, transpose, where,
 } from '../../src/index.js';
+import { sumTo } from '../../src/rules/util.js';
 import { arbTensorIn, valuesOf } from '../_helpers/ad-arbitraries.js';
 import { checkGradient, checkSecondOrder } from '../_helpers/gradcheck.js';
 import { unravel } from '../_helpers/reference.js';
@@ -124,6 +125,56 @@ test('slice equals an index-by-index reference for random ranges and steps', () 
   ), { numRuns: 80 });
   assert.throws(() => slice(tensor([1, 2, 3]), [[0, 2, 0]]), /slice: step must be a non-zero integer, got 0 in dimension 0/);
   assert.throws(() => slice(tensor([1, 2, 3]), [[0.5, 2]]), /slice: index 0.5 in dimension 0 is not an integer/);
+});
+
+test('sumTo over axes of length 1 (a reshape) equals summing them; other axes are summed', () => {
+  fc.assert(fc.property(
+    fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 1, maxLength: 3 }).chain((s) =>
+      fc.tuple(fc.constant(s), fc.array(fc.boolean(), { minLength: s.length, maxLength: s.length }), fc.integer({ min: 0, max: 2 }))
+        .chain(([shape, ones, lead]) => {
+          // g: `lead` extra leading axes (length 1 or 2), and length 1 or `shape[i]` where the target is 1
+          const target = shape.map((d, i) => (ones[i] ? 1 : d));
+          return fc.tuple(fc.constant(target), fc.array(fc.integer({ min: 1, max: 2 }), { minLength: lead, maxLength: lead }))
+            .chain(([t, extra]) => arbTensorIn([...extra, ...shape]).map((g) => [g, t] as const));
+        })),
+    ([g, target]) => {
+      const got = sumTo(g, target);
+      const lead = g.ndim - target.length;
+      const axes = g.shape.map((_, i) => i).filter((i) => i < lead || (target[i - lead] === 1 && g.shape[i] !== 1));
+      const want = reshape(axes.length > 0 ? sum(g, axes, { keepDims: true }) : g, target);
+      assert.equal([...got.shape], [...target]);
+      const u = valuesOf(got), v = valuesOf(want);
+      u.forEach((x, i) => assert.ok(Math.abs(x - v[i]) <= 1e-12 * (1 + Math.abs(v[i])), `[${i}] ${x} vs ${v[i]}`));
+    },
+  ), { numRuns: 80 });
+});
+
+test('concat equals a reference along every axis, promotes dtypes, and checks shapes', () => {
+  fc.assert(fc.property(
+    fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 1, maxLength: 3 }).chain((s) =>
+      fc.tuple(fc.integer({ min: 0, max: s.length - 1 }), fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 1, maxLength: 4 }))
+        .chain(([axis, lens]) => fc.tuple(fc.constant(axis), fc.tuple(...lens.map((n) => arbTensorIn(s.map((d, i) => (i === axis ? n : d)))))))),
+    ([axis, parts]) => {
+      const got = concat(parts, axis);
+      const out = parts[0].shape.slice();
+      out[axis] = parts.reduce((n, p) => n + p.shape[axis], 0);
+      assert.equal([...got.shape], out);
+      const gv = valuesOf(got);
+      gv.forEach((v, i) => {
+        const idx = unravel(i, out);
+        let k = idx[axis], j = 0;
+        while (k >= parts[j].shape[axis]) k -= parts[j++].shape[axis];
+        const at = idx.slice();
+        at[axis] = k;
+        assert.is(v, parts[j].get(...at));
+      });
+    },
+  ), { numRuns: 60 });
+  const mixed = concat([tensor([1, 2], { dtype: 'float32' }), tensor([3], { dtype: 'float64' })]);
+  assert.is(mixed.dtype, 'float64');
+  assert.equal(valuesOf(mixed), [1, 2, 3]);
+  assert.throws(() => concat([tensor([[1, 2]]), tensor([[1, 2, 3]])], 0), /concat: shapes \[1, ?2\], \[1, ?3\] differ outside dimension 0/);
+  assert.throws(() => concat([tensor([1]), tensor([[1]])], 0), /concat: shapes .* differ outside dimension 0/);
 });
 
 test('argument walk: error messages name the path to the offending value', () => {

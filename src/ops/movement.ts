@@ -169,18 +169,30 @@ export function concat(xs: readonly TensorLike[], axis = 0): Tensor {
   if (xs.length === 0) throw new RangeError('concat: needs at least one tensor');
   // JS arrays are weakly typed: they take the tensors' dtype
   const like = strongDType(...xs);
-  const ts = xs.map((x) => toTensor(x, 'concat', like));
+  const n = xs.length;
+  const ts = new Array<Tensor>(n);
+  for (let j = 0; j < n; j++) ts[j] = toTensor(xs[j], 'concat', like);
   const first = ts[0];
   if (first.ndim === 0) throw new ShapeError('concat: cannot concatenate 0-d tensors; use stack');
   const a = normalizeAxis('concat', axis, first.ndim);
-  for (const t of ts) {
-    if (t.ndim !== first.ndim || t.shape.some((d, i) => i !== a && d !== first.shape[i])) {
+  let dtype = first.dtype;
+  for (let j = 0; j < n; j++) {
+    const t = ts[j];
+    if (!sameOutside(t.shape, first.shape, a)) {
       throw new ShapeError(`concat: shapes ${ts.map((u) => shapeStr(u.shape)).join(', ')} differ outside dimension ${a}`);
     }
+    dtype = promote(dtype, t.dtype);
   }
-  if (ts.length === 1) return first;
-  const dtype = ts.reduce((d, t) => promote(d, t.dtype), first.dtype);
-  return bind('concat', ts.map((t) => t.astype(dtype)), { axis: a });
+  if (n === 1) return first;
+  for (let j = 0; j < n; j++) if (ts[j].dtype !== dtype) ts[j] = ts[j].astype(dtype);
+  return bind('concat', ts, { axis: a });
+}
+
+/** Same rank and the same lengths except along `axis`. */
+function sameOutside(s: readonly number[], t: readonly number[], axis: number): boolean {
+  if (s.length !== t.length) return false;
+  for (let i = 0; i < s.length; i++) if (i !== axis && s[i] !== t[i]) return false;
+  return true;
 }
 
 /** Join tensors of one shape along a new dimension: `stack([a, b], 0)`. */

@@ -17,8 +17,13 @@ export function sumTo(g: Tensor, shape: Shape): Tensor {
   if (sameShape(g.shape, shape)) return g;
   const lead = g.ndim - shape.length;
   const axes: number[] = [];
+  // summing over axes of length 1 changes nothing (batch 1 against a bias): only the shape differs
+  let trivial = true;
   for (let i = 0; i < g.ndim; i++) {
-    if (i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1)) axes.push(i);
+    if (i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1)) {
+      axes.push(i);
+      if (g.shape[i] !== 1) trivial = false;
+    }
   }
-  return reshape(axes.length > 0 ? sum(g, axes, { keepDims: true }) : g, shape);
+  return reshape(axes.length > 0 && !trivial ? sum(g, axes, { keepDims: true }) : g, shape);
 }
