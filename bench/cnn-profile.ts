@@ -3,7 +3,10 @@
  * row): every CPU kernel call is timed with performance.now and grouped by primitive and
  * input shapes; prints mean ms per step, sorted. Not a benchmark row, a diagnostic.
  *
- *   node --import tsx bench/cnn-profile.ts [steps=30]
+ *   node --import tsx bench/cnn-profile.ts [steps=30] [--one-thread]
+ *
+ * `--one-thread` hides the worker pool from the kernels (the runtime's `pool()` returns null),
+ * to see what the workers' share and their polling cost on a loaded box.
  *
  * @module
  */
@@ -13,8 +16,14 @@ import {
   seed, setup, tensor, update,
 } from '../src/index.js';
 import { cpuKernels } from '../src/backend/cpu/index.js';
+import { runtime } from '../src/backend/cpu/runtime.js';
 
-const steps = Number(process.argv[2] ?? 30);
+const args = process.argv.slice(2);
+const steps = Number(args.find((a) => /^\d+$/.test(a)) ?? 30);
+if (args.includes('--one-thread')) {
+  const rt = runtime();
+  if (rt) (rt as { pool: () => unknown }).pool = () => null;
+}
 const table = cpuKernels as unknown as Record<string, (inputs: Tensor[], p: unknown) => Tensor>;
 const totals = new Map<string, { ms: number; calls: number; each: number[] }>();
 let timing = false;
