@@ -65,6 +65,15 @@ export type KernelArg = DeviceValue | number;
 
 const now = (): number => globalThis.performance.now();
 
+/** Add one call's time to a kernel's record: its first call (compilation included) or a steady one. */
+function record(timing: KernelTiming, first: boolean, ms: number): void {
+  if (first) timing.firstCallMs = ms;
+  else {
+    timing.calls++;
+    timing.totalMs += ms;
+  }
+}
+
 /** A started gpu.js instance with its kernel cache. */
 export class GpuDevice {
   private readonly kernels = new Map<string, { run: IKernelRunShortcut; timing: KernelTiming }>();
@@ -105,28 +114,7 @@ export class GpuDevice {
 
   /** Run generated kernel `source` (a `function (…) {…}` over `this.thread.x`) with `size` outputs. */
   run(op: string, source: string, size: number, args: KernelArg[]): DeviceBuffer {
-    // gpu.js refuses an output of 0 elements; an empty result needs no kernel at all.
-    if (size === 0) return new DeviceBuffer(new Float32Array(0), 0, this);
-    const key = `${size}|${source}`;
-    let k = this.kernels.get(key);
-    const first = k === undefined;
-    if (k === undefined) {
-      const run = this.gpu.createKernel(source, {
-        output: [size], pipeline: this.textures, immutable: true, precision: 'single', tactic: 'precision',
-      } as never) as IKernelRunShortcut;
-      k = { run, timing: { op, firstCallMs: 0, calls: 0, totalMs: 0 } };
-      this.kernels.set(key, k);
-    }
-    if (this.async) return new DeviceBuffer(this.queue(op, k.run, k.timing, first, args), size, this);
-    const t0 = now();
-    const out = k.run(...(args as never[])) as unknown as DeviceValue;
-    const dt = now() - t0;
-    if (first) k.timing.firstCallMs = dt;
-    else {
-      k.timing.calls++;
-      k.timing.totalMs += dt;
-    }
-    return new DeviceBuffer(out, size, this);
+    return this.launch(op, `${size}|${source}`, source, size, size, args);
   }
 
   /**
@@ -139,9 +127,19 @@ export class GpuDevice {
    * the padding past `size`.
    */
   runPacked(op: string, source: string, size: number, args: KernelArg[]): DeviceBuffer {
+    return this.launch(op, `packed ${size}|${source}`, source, Math.ceil(size / 4), size, args, (out) => flatView(out, size));
+  }
+
+  /**
+   * Build (once per `key`) and call a kernel of `threads` threads whose result is a buffer of
+   * `size` floats, seen through `view` when given; times the call as first or steady.
+   */
+  private launch(
+    op: string, key: string, source: string, threads: number, size: number, args: KernelArg[],
+    view?: (out: unknown) => DeviceValue,
+  ): DeviceBuffer {
+    // gpu.js refuses an output of 0 elements; an empty result needs no kernel at all.
     if (size === 0) return new DeviceBuffer(new Float32Array(0), 0, this);
-    const threads = Math.ceil(size / 4);
-    const key = `packed ${size}|${source}`;
     let k = this.kernels.get(key);
     const first = k === undefined;
     if (k === undefined) {
@@ -151,20 +149,15 @@ export class GpuDevice {
       k = { run, timing: { op, firstCallMs: 0, calls: 0, totalMs: 0 } };
       this.kernels.set(key, k);
     }
-    const flat = (out: unknown): DeviceValue => flatView(out, size);
     if (this.async) {
       const pending = this.queue(op, k.run, k.timing, first, args);
-      return new DeviceBuffer(new PendingResult(pending.ready.then((h) => flat(h) as TextureLike)), size, this);
+      const value = view === undefined ? pending : new PendingResult(pending.ready.then((h) => view(h) as TextureLike));
+      return new DeviceBuffer(value, size, this);
     }
     const t0 = now();
-    const out = flat(k.run(...(args as never[])));
-    const dt = now() - t0;
-    if (first) k.timing.firstCallMs = dt;
-    else {
-      k.timing.calls++;
-      k.timing.totalMs += dt;
-    }
-    return new DeviceBuffer(out, size, this);
+    const out = k.run(...(args as never[])) as unknown;
+    record(k.timing, first, now() - t0);
+    return new DeviceBuffer(view === undefined ? (out as DeviceValue) : view(out), size, this);
   }
 
   /**
@@ -185,12 +178,7 @@ export class GpuDevice {
     const ready = Promise.all(args.map((a) => (a instanceof PendingResult ? a.ready : a)))
       .then((values) => run(...(values as never[])) as unknown as Promise<TextureLike>)
       .then((h) => {
-        const dt = now() - t0;
-        if (first) timing.firstCallMs = dt;
-        else {
-          timing.calls++;
-          timing.totalMs += dt;
-        }
+        record(timing, first, now() - t0);
         return h;
       }, (e: unknown) => {
         const err = e instanceof Error ? e : new Error(String(e));
