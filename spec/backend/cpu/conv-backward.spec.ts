@@ -16,6 +16,7 @@ import {
 } from '../../../src/backend/cpu/conv.js';
 import { convVariants, getConvVariant, setConvVariant, type ConvVariant } from '../../../src/backend/cpu/conv-direct.js';
 import { runtime } from '../../../src/backend/cpu/runtime.js';
+import { withSetting } from '../../_helpers/variants.js';
 
 const pool = runtime()?.pool() ?? null;
 pool?.waitReady();
@@ -73,15 +74,7 @@ function references(c: Case, x: Float32Array, w: Float32Array, dy: Float32Array)
   return { dw, dwMag, dwCount, dx, dxMag, dxCount };
 }
 
-function withVariant<T>(v: ConvVariant | 'auto', fn: () => T): T {
-  const before = getConvVariant();
-  setConvVariant(v);
-  try {
-    return fn();
-  } finally {
-    setConvVariant(before);
-  }
-}
+const withVariant = <T>(v: ConvVariant | 'auto', fn: () => T): T => withSetting(getConvVariant, setConvVariant, v, fn);
 
 /** Random convolutions: strides 1–2, dilation 1–2, padding up to 2, groups 1–3, kernels 1×1 to 4×5. */
 const arbCase = fc.record({

@@ -13,6 +13,7 @@ import '../../../src/index.js';
 import { conv2d, conv2dOutputShape, type Conv2dParams, type Shape4 } from '../../../src/backend/cpu/conv.js';
 import { convVariants, getConvVariant, setConvVariant, type ConvVariant } from '../../../src/backend/cpu/conv-direct.js';
 import { runtime } from '../../../src/backend/cpu/runtime.js';
+import { withSetting } from '../../_helpers/variants.js';
 
 const pool = runtime()?.pool() ?? null;
 pool?.waitReady();
@@ -61,15 +62,7 @@ function reference(x: Float32Array, xs: Shape4, w: Float32Array, ws: Shape4, p: 
   return { y, mag };
 }
 
-function withVariant<T>(v: ConvVariant | 'auto', fn: () => T): T {
-  const before = getConvVariant();
-  setConvVariant(v);
-  try {
-    return fn();
-  } finally {
-    setConvVariant(before);
-  }
-}
+const withVariant = <T>(v: ConvVariant | 'auto', fn: () => T): T => withSetting(getConvVariant, setConvVariant, v, fn);
 
 /** Convolutions the direct kernel takes: stride 1, dilation 1, kw ≤ 7, ow ≥ 8. */
 const arbDirect = fc.record({

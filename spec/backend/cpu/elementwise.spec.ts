@@ -18,6 +18,7 @@ import {
 import { Tensor } from '../../../src/tensor/tensor.js';
 import { runtime } from '../../../src/backend/cpu/runtime.js';
 import type { BinaryOp, CompareOp, UnaryOp } from '../../../src/ops/primitive.js';
+import { withSetting } from '../../_helpers/variants.js';
 
 type DT = 'float32' | 'float64';
 const DTYPES: DT[] = ['float32', 'float64'];
@@ -71,15 +72,7 @@ function view(data: Float32Array | Float64Array, pad: number, shape: number[]): 
   return new Tensor(ndarray(data, shape, undefined, pad));
 }
 
-function withVariant<T>(v: VectorVariant | 'auto', fn: () => T): T {
-  const before = getElementwiseVariant();
-  setElementwiseVariant(v);
-  try {
-    return fn();
-  } finally {
-    setElementwiseVariant(before);
-  }
-}
+const withVariant = <T>(v: VectorVariant | 'auto', fn: () => T): T => withSetting(getElementwiseVariant, setElementwiseVariant, v, fn);
 
 function assertSame(actual: Tensor, expected: Tensor, what: string): void {
   assert.equal(actual.shape, expected.shape, `${what}: shape`);

@@ -14,6 +14,7 @@ import '../../../src/index.js';
 import { reduce } from '../../../src/backend/cpu/reduce.js';
 import { getReduceVariant, setReduceVariant, simdOps, vectorTuning, vectorVariants, type VectorVariant } from '../../../src/backend/cpu/vector.js';
 import { Tensor } from '../../../src/tensor/tensor.js';
+import { withSetting } from '../../_helpers/variants.js';
 
 type DT = 'float32' | 'float64';
 const FAST = vectorVariants().filter((v) => v !== 'js');
@@ -46,15 +47,7 @@ const arbCase = (dt: DT) => fc.record({
   return { ...c, data };
 }));
 
-function withVariant<T>(v: VectorVariant | 'auto', fn: () => T): T {
-  const before = getReduceVariant();
-  setReduceVariant(v);
-  try {
-    return fn();
-  } finally {
-    setReduceVariant(before);
-  }
-}
+const withVariant = <T>(v: VectorVariant | 'auto', fn: () => T): T => withSetting(getReduceVariant, setReduceVariant, v, fn);
 
 /** Sum of |x| over each reduced row, for the accumulation-error bound. */
 function absSums(data: ArrayLike<number>, pad: number, rows: number, cols: number): number[] {
