@@ -6,17 +6,10 @@
 import type { Tensor } from '../../tensor/tensor.js';
 import type { GpuDevice, KernelArg } from './device.js';
 import { bufferOf } from './storage.js';
+import { stridesOf } from '../../tensor/shape.js';
 
-/** Row-major strides of a compact tensor of `shape`. */
-export function stridesOf(shape: readonly number[]): number[] {
-  const s = new Array<number>(shape.length);
-  let acc = 1;
-  for (let d = shape.length - 1; d >= 0; d--) {
-    s[d] = acc;
-    acc *= shape[d];
-  }
-  return s;
-}
+// Row-major strides of a compact tensor: the tensor core's, re-exported for the kernel generators.
+export { stridesOf };
 
 /** A number as a source literal (gpu.js reads JavaScript; no exponent notation for GLSL's sake). */
 export function lit(n: number): string {
