@@ -163,3 +163,14 @@ export function nest(values: readonly number[], shape: readonly number[]): unkno
   };
   return build(0);
 }
+
+/** `n` float32 values in [−1, 1) from a seeded linear congruential generator (kernel specs' inputs). */
+export function lcgFloat32(n: number, seed: number): Float32Array {
+  let s = seed >>> 0;
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    a[i] = s / 2 ** 31 - 1;
+  }
+  return a;
+}

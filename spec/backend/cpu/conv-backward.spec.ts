@@ -17,23 +17,14 @@ import {
 import { convVariants, getConvVariant, setConvVariant, type ConvVariant } from '../../../src/backend/cpu/conv-direct.js';
 import { runtime } from '../../../src/backend/cpu/runtime.js';
 import { withSetting } from '../../_helpers/variants.js';
+import { lcgFloat32, sizeOf } from '../../_helpers/reference.js';
 
 const pool = runtime()?.pool() ?? null;
 pool?.waitReady();
 const workerJobs = (): number => (pool ? pool.jobCounts().reduce((x, y) => x + y, 0) : 0);
 const VARIANTS = convVariants();
 
-function random(n: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    a[i] = s / 2 ** 31 - 1;
-  }
-  return a;
-}
-
-const size = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
+const random = lcgFloat32, size = sizeOf;
 
 interface Case { xs: Shape4; ws: Shape4; ys: Shape4; p: Conv2dParams; seed: number }
 
