@@ -1,8 +1,10 @@
 /**
  * The untraced fast paths of the recurrent cells (src/layers/recurrent.ts): the fused LSTM
- * gate loop and the direct views of `splitLast`. Outside a gradient they must give exactly
- * what the general path (separate operations, as recorded inside a gradient) gives, and the
- * values must match an independent float64 loop of the cell's equations.
+ * gate loop of a step from a projected input (what the sequence layers run) and the direct
+ * views of `splitLast`. Outside a gradient they must give exactly what the general path
+ * (separate operations, as recorded inside a gradient) gives, and the values must match an
+ * independent float64 loop of the cell's equations. (The whole fused step of a cell call,
+ * whose products sum in another order, is checked in recurrent-fused.spec.ts.)
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -35,7 +37,7 @@ const exact = (a: Tensor, b: Tensor, what: string): void => {
   for (let i = 0; i < x.length; i++) assert.ok(Object.is(x[i], y[i]), `${what}: element ${i}: ${x[i]} vs ${y[i]}`);
 };
 
-test('LSTMCell outside a gradient (fused gates) equals the traced general path bit for bit, and the float64 reference', () => {
+test('LSTMCell step outside a gradient (fused gates) equals the traced general path bit for bit, and the float64 reference', () => {
   fc.assert(fc.property(
     fc.record({
       dtype: fc.constantFrom<DT>('float32', 'float64'),
@@ -54,8 +56,9 @@ test('LSTMCell outside a gradient (fused gates) equals the traced general path b
       const xs = rows(inp, 0), hs = rows(hid, 3), cs = rows(hid, 5);
       const mk = (v: number[][]) => (batch === 0 ? tensor(v[0]!, { dtype }) : tensor(v, { dtype }));
       const x = mk(xs), state = { h: mk(hs), c: mk(cs) };
-      const [y, s2] = cell(x, state) as [Tensor, { h: Tensor; c: Tensor }];
-      const [[yT, sT]] = pullback((m: any) => m(x, state), cell) as [[Tensor, { h: Tensor; c: Tensor }], unknown];
+      const step = (m: any): [Tensor, { h: Tensor; c: Tensor }] => m.step(m.project(x), state, transpose(m.weightHh));
+      const [y, s2] = step(cell);
+      const [[yT, sT]] = pullback(step, cell) as [[Tensor, { h: Tensor; c: Tensor }], unknown];
       exact(y, yT, 'output');
       exact(s2.c, sT.c, 'cell state');
       exact(s2.h, y, 'state h is the output');

@@ -26,7 +26,7 @@ import { layerChildren } from './show.js';
 import { getBackend } from '../backend/index.js';
 import { ndView } from '../backend/cpu/ndview.js';
 import { runsAsJsLoop } from '../backend/cpu/vector.js';
-import { allocate } from '../tensor/dtype.js';
+import { lstmGates, lstmStep } from '../backend/cpu/cell.js';
 import { asInput, type Activation } from './basic.js';
 import { type Initializer, glorotUniform, orthogonal } from './init.js';
 
@@ -117,22 +117,14 @@ function lstmGatesFused(z: Tensor, c: Tensor): [Tensor, Tensor] | undefined {
   if (!plainCpu(z) || !plainCpu(c) || z.dtype !== c.dtype || z.ndim !== c.ndim || !z.isContiguous || !c.isContiguous) return undefined;
   const m = c.size, d = z.ndim - 1, H = c.shape[d]!;
   if (z.shape[d] !== 4 * H || z.size !== 4 * m || !runsAsJsLoop('sigmoid', m) || !runsAsJsLoop('mul', m) || !runsAsJsLoop('add', m)) return undefined;
-  const zd = z.nd.data, zo = z.nd.offset, cd = c.nd.data, co = c.nd.offset;
-  const f32 = z.dtype === 'float32';
-  const cOut = allocate(z.dtype, m), hOut = allocate(z.dtype, m);
-  const r = f32 ? Math.fround : (v: number): number => v;
-  const sig = (v: number): number => (v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v)));
-  for (let b = 0, k = 0; k < m; b++) {
-    const row = zo + b * 4 * H;
-    for (let j = 0; j < H; j++, k++) {
-      const iv = r(sig(zd[row + j]!)), fv = r(sig(zd[row + H + j]!)), gv = r(Math.tanh(zd[row + 2 * H + j]!)), ov = r(sig(zd[row + 3 * H + j]!));
-      const c2 = r(r(fv * cd[co + k]!) + r(iv * gv));
-      cOut[k] = c2;
-      hOut[k] = r(ov * r(Math.tanh(c2)));
-    }
-  }
+  const [hOut, cOut] = lstmGates(z.nd.data, z.nd.offset, 4 * H, H, c.nd.data, c.nd.offset, m / H, H, z.dtype === 'float32');
   const shape = c.shape.slice();
   return [new Tensor(ndView(hOut, shape)), new Tensor(ndView(cOut, shape.slice()))];
+}
+
+/** Is `t` an operand of the fused untraced step: untraced, on no device, of `dtype`, contiguous? (The backend is checked once by the caller.) */
+function fusable(t: Tensor, dtype: DType): boolean {
+  return t._ad === undefined && t.device === undefined && t.dtype === dtype && t.isContiguous;
 }
 
 function select(x: Tensor, axis: number, i: number): Tensor {
@@ -237,21 +229,29 @@ abstract class CellBase<S extends RecurrentState> extends Layer<[TensorLike, S?]
     const batch = x.ndim === 2 ? x.shape[0] : undefined;
     const s = state ?? this.initialState(batch);
     this.checkState(s, batch);
-    return this.step(this.project(x), s, transpose(this.weightHh));
+    return this.fusedStep(x, s) ?? this.step(this.project(x), s, transpose(this.weightHh));
   }
 
-  /** @internal Throw unless every tensor of `s` is `[batch, out]` (or `[out]` when unbatched). */
-  checkState(s: unknown, batch: number | undefined, label = labelOf(this)): void {
-    const want = batch === undefined ? [this.outputSize] : [batch, this.outputSize];
-    const check = (t: unknown, name: string): void => {
-      if (!(t instanceof Tensor)) throw new TypeError(`${label} expects the state ${name} to be a tensor, got ${describeValue(t)}`);
-      if (t.ndim !== want.length || t.shape.some((d, i) => d !== want[i])) {
-        throw new ShapeError(`${label} expects the state ${name} of shape [${want.join(', ')}]${batch === undefined ? ' (unbatched)' : ` (batch ${batch})`}, got ${shapeText(t)}`);
-      }
-    };
-    if (s instanceof Tensor) check(s, 'h');
-    else if (typeof s === 'object' && s !== null) for (const [k, v] of Object.entries(s)) check(v, k);
-    else throw new TypeError(`${label} expects a state, got ${describeValue(s)}`);
+  /** @internal The whole step in one pass where nothing is traced (see src/backend/cpu/cell.ts); undefined where it does not apply. */
+  fusedStep(_x: Tensor, _state: S): [Tensor, S] | undefined {
+    return undefined;
+  }
+
+  /** @internal Throw unless every tensor of `s` is `[batch, out]` (or `[out]` when unbatched); `label` names the caller in errors (default: this cell's label). */
+  checkState(s: unknown, batch: number | undefined, label?: string): void {
+    if (s instanceof Tensor) this.checkStatePart(s, 'h', batch, label);
+    else if (typeof s === 'object' && s !== null) {
+      for (const k in s) if (Object.prototype.hasOwnProperty.call(s, k)) this.checkStatePart((s as Record<string, unknown>)[k], k, batch, label);
+    } else throw new TypeError(`${label ?? labelOf(this)} expects a state, got ${describeValue(s)}`);
+  }
+
+  // a method, not a closure per call, and the label spelled out only for an error: this runs every step
+  private checkStatePart(t: unknown, name: string, batch: number | undefined, label: string | undefined): void {
+    if (!(t instanceof Tensor)) throw new TypeError(`${label ?? labelOf(this)} expects the state ${name} to be a tensor, got ${describeValue(t)}`);
+    const out = this.outputSize;
+    if (batch === undefined ? t.ndim === 1 && t.shape[0] === out : t.ndim === 2 && t.shape[0] === batch && t.shape[1] === out) return;
+    const want = batch === undefined ? [out] : [batch, out];
+    throw new ShapeError(`${label ?? labelOf(this)} expects the state ${name} of shape [${want.join(', ')}]${batch === undefined ? ' (unbatched)' : ` (batch ${batch})`}, got ${shapeText(t)}`);
   }
 
   /** @internal */
@@ -345,6 +345,18 @@ export const LSTMCell = layer(class LSTMCell extends CellBase<LSTMState> {
   /** @internal */
   project(x: Tensor): Tensor {
     return affine(x, this.weightIh, this.biasSum());
+  }
+
+  /** @internal */
+  override fusedStep(x: Tensor, state: LSTMState): [Tensor, LSTMState] | undefined {
+    const { h, c } = state;
+    const wx = this.weightIh, wh = this.weightHh, bx = this.biasIh, bh = this.biasHh, dtype = wx.dtype;
+    if (getBackend() !== 'cpu' || !fusable(x, dtype) || !fusable(h, dtype) || !fusable(c, dtype) || !fusable(wx, dtype) || !fusable(wh, dtype)) return undefined;
+    if ((bx !== false && !fusable(bx, dtype)) || (bh !== false && !fusable(bh, dtype))) return undefined;
+    const H = this.outputSize, kx = this.inputSize, batch = x.ndim === 2 ? x.shape[0]! : 1;
+    const [hOut, cOut] = lstmStep(batch, kx, H, dtype === 'float32', wx.nd, wh.nd, bx === false ? null : bx.nd, bh === false ? null : bh.nd, x.nd, h.nd, c.nd);
+    const h2 = new Tensor(ndView(hOut, h.shape.slice())), c2 = new Tensor(ndView(cOut, h.shape.slice()));
+    return [h2, { h: h2, c: c2 }];
   }
 
   /** @internal */
