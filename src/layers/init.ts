@@ -13,6 +13,7 @@
  */
 import { type DType, allocate, checkDType } from '../tensor/dtype.js';
 import { fromData } from '../tensor/convert.js';
+import { parameterArray } from '../backend/cpu/resident.js';
 import { ShapeError, checkShape, shapeStr, sizeOf } from '../tensor/shape.js';
 import { rng as globalRng } from '../tensor/random.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -206,7 +207,8 @@ function configurable<O extends InitOptions>(
     const s = checkShape(shape, op).slice();
     const dtype = checkDType(o.dtype ?? 'float32', op);
     const { values, bounds } = draw(s, o, src);
-    const data = allocate(dtype, values.length);
+    // parameters live in wasm memory where they can, so kernels read them without staging
+    const data = parameterArray(dtype, values.length);
     data.set(values);
     if (dtype === 'float32' && bounds !== undefined) roundInside(data as Float32Array, bounds);
     return fromData(data, s);

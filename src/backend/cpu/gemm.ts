@@ -155,7 +155,10 @@ export function gemm(
     throw new TypeError('gemm: a, b and c must all be Float32Array or all Float64Array');
   }
   let v = forced === 'auto' ? choose(m, n, k, bRs === 1 || bCs === 1) : forced;
-  const eng = v === 'js' ? null : v === 'wasm' ? getSingleEngine() : getEngine();
+  // resident operands (./resident.ts) are read in place, so only the runtime's memory will do
+  const shared = getEngine();
+  const resident = shared !== null && (shared.residentAddress(a) >= 0 || shared.residentAddress(b) >= 0);
+  const eng = v === 'js' ? null : v === 'wasm' && !resident ? getSingleEngine() : shared;
   if (!eng) v = 'js';
   if (v === 'js' || !eng) {
     gemmJs(m, n, k, a, aOff, aRs, aCs, b, bOff, bRs, bCs, c, cOff, cRs, accumulate);

@@ -17,7 +17,8 @@
  * @module
  */
 import type { FloatArray } from '../../tensor/dtype.js';
-import { CONTROL_BYTES, type WasmGemmEngine } from './wasm/gemm-kernel.js';
+import { CONTROL_BYTES, JOB_ARGS, type WasmGemmEngine, type WasmJob } from './wasm/gemm-kernel.js';
+import { runtime } from './runtime.js';
 
 
 const align16 = (x: number): number => (x + 15) & ~15;
@@ -52,6 +53,43 @@ function stageSpan(dst: FloatArray, at: number, src: FloatArray, off: number, rs
 }
 
 /**
+ * Few-rows products of at least this many multiply-adds split their columns across the worker
+ * pool (when the operands are in the shared memory). Below it the hand-off costs more than
+ * the half it saves. @internal Exposed for tests and benchmarks.
+ */
+export const gemvTuning = { threadedMinMacs: 1 << 16 };
+
+/**
+ * Run the dot form (element addresses in the view, as in {@link gemmFewRows}) as one job per
+ * thread over column ranges, if the engine is the runtime's shared one, the pool is up and the
+ * product is big enough; false (having done nothing) otherwise.
+ */
+function dotThreaded(
+  eng: WasmGemmEngine, f32: boolean, m: number, n: number, kp: number,
+  aAt: number, bAt: number, bLd: number, cAt: number, accumulate: boolean,
+): boolean {
+  if (m * n * kp < gemvTuning.threadedMinMacs || n < 8) return false;
+  const rt = runtime();
+  if (!rt || rt.engine !== eng) return false;
+  const pool = rt.pool();
+  const fn = rt.fn('gemv', f32 ? 'dot_f32' : 'dot_f64');
+  const key = `gemv:${Math.round(Math.log2(m * n * kp))}`;
+  if (!pool || fn < 0 || pool.readyCount() === 0 || !pool.worthIt(key)) return false;
+  const e = f32 ? 4 : 8;
+  const parts = Math.min(1 + pool.readyCount(), n >> 2);
+  const per = Math.ceil(n / parts / 4) * 4; // whole blocks of 4 columns per job
+  const jobs: WasmJob[] = [];
+  for (let j0 = 0; j0 < n; j0 += per) {
+    const args = new Int32Array(JOB_ARGS);
+    args.set([m, Math.min(per, n - j0), kp * e, aAt * e, kp * e, (bAt + j0 * bLd) * e, bLd * e, (cAt + j0) * e, n * e, accumulate ? 1 : 0]);
+    jobs.push({ fn, args });
+  }
+  // the same columns on the same thread every call: each core's cache keeps its half of B
+  pool.run(jobs, jobs.length - 1, undefined, key);
+  return true;
+}
+
+/**
  * C[m×n] (+)= A·B on the few-rows kernels, if B has a unit stride (row or column) and the
  * staging fits the arena; returns false (doing nothing) otherwise. Arguments as in `gemm`.
  */
@@ -83,7 +121,11 @@ export function gemmFewRows(
     view = f32 ? views.f32 : views.f64;
     stageRows(view, aAt, kp, a, aOff, aRs, aCs, m, k);
     let bAt = -1, bLd = kp;
-    if (kp === k) {
+    const bRes = eng.residentAddress(b);
+    if (kp === k && bRes >= 0) {
+      bAt = bRes / e + bOff; // read in place (columns need no padding when k is whole vectors)
+      bLd = bCs;
+    } else if (kp === k) {
       bAt = stageSpan(view, bAt0, b, bOff, 1, bCs, k, n);
       bLd = bCs;
     }
@@ -93,7 +135,9 @@ export function gemmFewRows(
       stageRows(view, bAt0, kp, b, bOff, bCs, 1, n, k); // column j of B as row j, padded
     }
     if (accumulate) stageRows(view, cAt, n, c, cOff, cRs, 1, m, n);
-    (f32 ? x.dot_f32 : x.dot_f64)(m, n, kp * e, aAt * e, kp * e, bAt * e, bLd * e, cAt * e, n * e, accumulate ? 1 : 0);
+    if (!dotThreaded(eng, f32, m, n, kp, aAt, bAt, bLd, cAt, accumulate)) {
+      (f32 ? x.dot_f32 : x.dot_f64)(m, n, kp * e, aAt * e, kp * e, bAt * e, bLd * e, cAt * e, n * e, accumulate ? 1 : 0);
+    }
     for (let i = 0; i < m; i++) c.set(view.subarray(cAt + i * n, cAt + i * n + n), cOff + i * cRs);
     return true;
   }
@@ -112,7 +156,9 @@ export function gemmFewRows(
     aC = 1;
     stageRows(view, aAt0, k, a, aOff, aRs, aCs, m, k);
   }
-  let bAt = stageSpan(view, bAt0, b, bOff, bRs, 1, k, n), bR = bRs;
+  // a resident B is read in place: the lanes past n read its neighbours (or the heap's slack)
+  const bRes = eng.residentAddress(b);
+  let bAt = bRes >= 0 ? bRes / e + bOff : stageSpan(view, bAt0, b, bOff, bRs, 1, k, n), bR = bRs;
   if (bAt < 0) {
     bAt = bAt0;
     bR = n;

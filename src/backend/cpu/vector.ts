@@ -14,7 +14,7 @@
  */
 import type { FloatArray } from '../../tensor/dtype.js';
 import { runtime } from './runtime.js';
-import { CONTROL_BYTES, type WasmJob } from './wasm/gemm-kernel.js';
+import { ARENA_LIMIT_BYTES, CONTROL_BYTES, type WasmJob } from './wasm/gemm-kernel.js';
 import {
   type BinaryExport, type Mode, type ReduceExport, SIMD_BINARY, SIMD_REDUCE, SIMD_UNARY, type SimdBinaryOp,
   type SimdReduceOp, type SimdUnaryOp, type UnaryExport, type VecDType, buildElementwiseModule, dtSuffix,
@@ -284,9 +284,10 @@ function threaded(
   const pool = rt?.pool();
   const fn = rt ? rt.fn('ew', name) : -1;
   if (!rt || !pool || fn < 0) return false;
-  pool.wake();
   const e = dt === 'float32' ? 4 : 8;
   const A = CONTROL_BYTES, span = Math.ceil((n * e + 16) / 64) * 64, B = A + span;
+  if (B + span > ARENA_LIMIT_BYTES) return false; // the chunked single-thread path has no limit
+  pool.wake();
   const views = rt.engine.reserve(B + span);
   const v = dt === 'float32' ? views.f32 : views.f64;
   // the vector operand goes to A (the result is computed in place there), a scalar to B

@@ -216,6 +216,11 @@ export const CONTROL_BYTES = 4096;
 export const MAX_PAGES = 65536;
 /** Arena ceiling per call; larger problems are split on the JS side. */
 export const ARENA_LIMIT_BYTES = 1 << 30;
+/**
+ * First byte of the resident heap (../resident.ts): the arena may not grow past it. The slack
+ * above {@link ARENA_LIMIT_BYTES} covers the alignment and control words a call adds.
+ */
+export const RESIDENT_BASE = ARENA_LIMIT_BYTES + (64 << 20);
 /** Most i32 arguments a {@link WasmJob} passes (the gemm driver's 18). */
 export const JOB_ARGS = DRIVER_PARAMS;
 
@@ -268,6 +273,8 @@ export class WasmGemmEngine {
   private f32view!: Float32Array;
   private f64view!: Float64Array;
   private viewBytes = -1;
+  /** The buffer objects of {@link memory} that resident arrays were made on (one per growth). */
+  private readonly buffers = new WeakSet<ArrayBufferLike>();
 
   private constructor(
     /** Memory imported by both modules. */
@@ -320,7 +327,24 @@ export class WasmGemmEngine {
     return { f32: this.f32view, f64: this.f64view };
   }
 
+  /** Make the memory at least `bytes` long, for the resident heap (no arena ceiling). */
+  growTo(bytes: number): void {
+    const have = this.memory.buffer.byteLength;
+    if (bytes > have) this.memory.grow(Math.ceil((bytes - have) / 65536));
+    this.buffers.add(this.memory.buffer);
+  }
+
+  /**
+   * Byte address of element 0 of `a` if it is a resident array (../resident.ts) in this
+   * engine's memory, else −1. Kernels read such operands in place.
+   */
+  residentAddress(a: FloatArray): number {
+    return a.byteOffset >= RESIDENT_BASE && this.buffers.has(a.buffer) ? a.byteOffset : -1;
+  }
+
   private ensure(bytes: number): void {
+    // past the ceiling a call would overwrite resident arrays; callers split larger problems
+    if (bytes > RESIDENT_BASE) throw new RangeError(`wasm kernels: a call needs ${bytes} bytes of scratch, more than the arena's ${RESIDENT_BASE}`);
     const have = this.memory.buffer.byteLength;
     if (bytes > have) this.memory.grow(Math.ceil((bytes - have) / 65536));
     const buf = this.memory.buffer;
@@ -341,6 +365,8 @@ export class WasmGemmEngine {
 
   private copyIn(src: FloatArray, off: number, rs: number, cs: number, rows: number, cols: number, plan: StagePlan, ptr: number): Staged {
     const e = src.BYTES_PER_ELEMENT;
+    const at0 = this.residentAddress(src);
+    if (at0 >= 0) return { base: at0 + off * e, rs: rs * e, cs: cs * e };
     const view = e === 4 ? this.f32view : this.f64view;
     const at = ptr / e;
     if (!plan.dense) {
