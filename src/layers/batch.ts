@@ -161,6 +161,6 @@ const previousHook = setLayerCallHook((self, args, run) => {
       break;
     }
   }
-  const y = previousHook === undefined ? run(args) : previousHook(self, args, run);
+  const y = previousHook === undefined ? run(self, args) : previousHook(self, args, run);
   return template === undefined ? y : rewrap(template, y);
 });

@@ -14,7 +14,7 @@ import type { Kernel, KernelTable, Primitive, Pool2dParams } from '../ops/primit
 import { UNARY, BINARY, COMPARE } from '../ops/primitive.js';
 import { setShapeOnlyDispatch } from '../backend/index.js';
 import { isLayerLike } from '../ad/structure.js';
-import { type LayerCallHook, setLayerCallHook } from './layer.js';
+import { type LayerCallHook, type LayerRun, setLayerCallHook } from './layer.js';
 import { childrenOf, groupDigits, layerHead, leafLabel } from './show.js';
 import { tensorEntries } from './tree.js';
 import { Chain } from './basic.js';
@@ -248,8 +248,8 @@ function recordCalls<T>(fn: () => T, withLocations: boolean): { result: T; calls
   const previous = setLayerCallHook(undefined);
   const hook: LayerCallHook = (self, args, run) => record(self, args, () => {
     // a Chain's plain-function entries are not layers: run it on a view that reports their calls too
-    const runner = self instanceof Chain ? (a: unknown[]) => runChainSeeingFunctions(self as Chain, a, record) : run;
-    return previous === undefined ? runner(args) : previous(self, args, runner);
+    const runner: LayerRun = self instanceof Chain ? (s, a) => runChainSeeingFunctions(s as Chain, a, record) : run;
+    return previous === undefined ? runner(self, args) : previous(self, args, runner);
   });
   setLayerCallHook(hook);
   try {

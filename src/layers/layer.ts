@@ -153,8 +153,14 @@ interface TrailStep { node: unknown; key?: string }
 type Located = Error & { [trail]?: TrailStep[] };
 let depth = 0;
 
-/** @internal Wraps every layer call when set (Batch arguments in batch.ts, tracing in debug.ts); `run` runs forward. */
-export type LayerCallHook = (self: Layer, args: unknown[], run: (args: unknown[]) => unknown) => unknown;
+/**
+ * @internal Wraps every layer call when set (Batch arguments in batch.ts, tracing in debug.ts);
+ * `run(self, args)` runs forward. (`run` takes `self` so that a call makes no closure.)
+ */
+export type LayerCallHook = (self: Layer, args: unknown[], run: LayerRun) => unknown;
+/** @internal Runs a layer's forward on arguments (see {@link LayerCallHook}). */
+export type LayerRun = (self: Layer, args: unknown[]) => unknown;
+const runForward: LayerRun = (self, args) => (self as unknown as Forwarding).forward(...args);
 let onLayerCall: LayerCallHook | undefined;
 
 /** @internal Install a layer-call hook (it should call the previous one, returned, in turn); `undefined` removes it. */
@@ -167,7 +173,7 @@ export function setLayerCallHook(hook: LayerCallHook | undefined): LayerCallHook
 function callLayer(self: Forwarding, args: unknown[]): unknown {
   depth++;
   try {
-    return onLayerCall === undefined ? self.forward(...args) : onLayerCall(self as Layer, args, (a) => self.forward(...a));
+    return onLayerCall === undefined ? self.forward(...args) : onLayerCall(self as Layer, args, runForward);
   } catch (e) {
     throw located(e, self, undefined);
   } finally {

@@ -28,7 +28,7 @@ import { copyOf } from './tree.js';
 import { emptyCopy, isLayerLike, nonTrainable } from '../ad/structure.js';
 import { type Tape, TrackedNumber, tracingDepth } from '../ad/tape.js';
 import { TrackedTensor } from '../ad/tracked.js';
-import { Layer, describeValue, isLayer, labelOf, layer, layerLabel, setLayerCallHook } from './layer.js';
+import { Layer, type LayerRun, describeValue, isLayer, labelOf, layer, layerLabel, setLayerCallHook } from './layer.js';
 import { Batched, rawbatch } from './batch.js';
 import { layerChildren, layerHead } from './show.js';
 import { SequenceBase, type SequenceCallOptions, initialState, isCell, mapState } from './recurrent.js';
@@ -424,12 +424,13 @@ const UnrollLayer = Unroll;
 // Seq of points [B, F] is [T, B, F] and would read as batch-first. Unroll is given a Seq as the
 // list of its steps instead (this hook runs before batch.ts's), and its outputs are stacked
 // back into a list of the same levels.
+const runDirectly = (self: Layer, args: unknown[], run: LayerRun): unknown => run(self, args);
 const previousCallHook = setLayerCallHook((self, args, run) => {
   const xs = args[0];
-  const next = (a: unknown[]): unknown => (previousCallHook === undefined ? run(a) : previousCallHook(self, a, run));
-  if (!(self instanceof UnrollLayer) || !(xs instanceof Batched) || !xs.levels.includes('Seq')) return next(args);
+  const next = previousCallHook ?? runDirectly;
+  if (!(self instanceof UnrollLayer) || !(xs instanceof Batched) || !xs.levels.includes('Seq')) return next(self, args, run);
   const axis = xs.levels.indexOf('Seq');
-  const ys = next([steps(rawbatch(xs), axis), ...args.slice(1)]) as unknown[];
+  const ys = next(self, [steps(rawbatch(xs), axis), ...args.slice(1)], run) as unknown[];
   return ys.every((y) => y instanceof Tensor) ? new Batched(stack(ys as Tensor[], axis), xs.levels) : ys;
 });
 
