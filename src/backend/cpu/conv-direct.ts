@@ -110,11 +110,21 @@ export interface DirectGeometry {
   sh: number; sw: number; ph: number; pw: number; dh: number; dw: number; groups: number; cg: number; og: number;
 }
 
+/** What the direct kernel applies to each finished sum: a per-output-channel bias, then relu. */
+export interface ConvEpilogue {
+  /** `[O]` biases (float32), or null for none. */
+  readonly bias: Float32Array | null;
+  /** Whether relu follows. */
+  readonly relu: boolean;
+}
+
 /**
  * The direct convolution of float32 `x` with float32 `w`, or null when the im2col path
- * should run (variant, parameters or runtime rule the kernel out).
+ * should run (variant, parameters or runtime rule the kernel out). With `epilogue`, the
+ * kernel adds the bias and applies relu before it stores each output block, which spares
+ * the separate passes (and their multi-megabyte outputs) over the result.
  */
-export function tryDirectConv(x: FloatArray, w: FloatArray, g: DirectGeometry): Float32Array | null {
+export function tryDirectConv(x: FloatArray, w: FloatArray, g: DirectGeometry, epilogue?: ConvEpilogue): Float32Array | null {
   if (forced === 'im2col') return null;
   // a forced gemm variant (gemm parity tests, benchmarks) means: run convolutions through the gemm
   if (forced === 'auto' && getGemmVariant() !== 'auto') return null;
@@ -149,10 +159,13 @@ export function tryDirectConv(x: FloatArray, w: FloatArray, g: DirectGeometry): 
   const xImg = c * hp * wp, yImg = o * ohw;
   const nb = Math.max(1, Math.min(n, Math.floor(STAGE_BUDGET / (4 * (xImg + yImg)))));
   const align = (v: number): number => Math.ceil(v / 64) * 64;
-  const W0 = CONTROL_BYTES, X0 = align(W0 + wpk.length * 4), Y0 = align(X0 + nb * xImg * 4);
+  const bias = epilogue?.bias ?? null;
+  const W0 = CONTROL_BYTES, B0 = align(W0 + wpk.length * 4), X0 = align(B0 + (bias === null ? 0 : o * 4)), Y0 = align(X0 + nb * xImg * 4);
   const out = new Float32Array(n * yImg);
   let v = rt.engine.reserve(align(Y0 + nb * yImg * 4) + 64).f32;
   v.set(wpk, W0 / 4);
+  if (bias !== null) v.set(bias.subarray(0, o), B0 / 4);
+  const epilogueArgs = [bias === null ? 0 : B0, epilogue?.relu === true ? 1 : 0];
   for (let n0 = 0; n0 < n; n0 += nb) {
     const cnt = Math.min(nb, n - n0);
     v = rt.engine.reserve(align(Y0 + nb * yImg * 4) + 64).f32;
@@ -163,7 +176,7 @@ export function tryDirectConv(x: FloatArray, w: FloatArray, g: DirectGeometry): 
     const jobs: WasmJob[] = [];
     for (let i0 = 0; i0 < cnt; i0 += per) {
       const ni = Math.min(per, cnt - i0);
-      jobs.push({ fn, args: Int32Array.from([X0 + i0 * xImg * 4, W0, Y0 + i0 * yImg * 4, cg, hp, wp, og, oh, ow, kh, ni, xImg * 4, yImg * 4, groups, wGroup * 4]) });
+      jobs.push({ fn, args: Int32Array.from([X0 + i0 * xImg * 4, W0, Y0 + i0 * yImg * 4, cg, hp, wp, og, oh, ow, kh, ni, xImg * 4, yImg * 4, groups, wGroup * 4, ...epilogueArgs]) });
     }
     // forced 'threaded' leaves image ranges to the workers (tests rely on it); auto lets this thread take any
     if (pool && jobs.length > 1) pool.run(jobs, forced === 'threaded' ? pool.readyCount() : 0, undefined, gateKey);

@@ -33,6 +33,7 @@
 import { allocate, dtypeOf, type FloatArray } from '../../tensor/dtype.js';
 import { gemm } from './gemm.js';
 import { DIRECT_INPUT_MAX_EXCESS, getConvVariant, tryDirectConv, tryDirectConvFilter } from './conv-direct.js';
+import { convEpilogueInPlace } from './conv-epilogue.js';
 
 /** A 4-D shape `[N, C, H, W]` (or `[O, C/groups, KH, KW]` for filters). */
 export type Shape4 = readonly [number, number, number, number];
@@ -322,6 +323,26 @@ export function conv2d(x: FloatArray, xShape: Shape4, w: FloatArray, wShape: Sha
     }
   }
   return out;
+}
+
+/**
+ * `relu?(conv2d(x, w) + bias)` in one call: the bias (`[O]`, same dtype as x, or null) is added
+ * per output channel and relu (when `relu`) applied, rounded exactly as the separate add and
+ * relu kernels round, so the result equals those three operations bit for bit. The direct
+ * kernel does both before it stores each output block; other paths make one in-place pass
+ * over the fresh output instead of two passes that each allocate a new one.
+ */
+export function conv2dBiasRelu(
+  x: FloatArray, xShape: Shape4, w: FloatArray, wShape: Shape4, p: Conv2dParams, bias: FloatArray | null, relu: boolean,
+): FloatArray {
+  const g = geometry(xShape, wShape, p);
+  if (g.n * g.o * g.ohw > 0 && g.k > 0 && !isPointwise(g) && (bias === null || bias instanceof Float32Array)) {
+    const direct = tryDirectConv(x, w, g, { bias, relu });
+    if (direct !== null) return direct;
+  }
+  const y = conv2d(x, xShape, w, wShape, p);
+  convEpilogueInPlace(y, g.n, g.o, g.ohw, bias, relu);
+  return y;
 }
 
 /**

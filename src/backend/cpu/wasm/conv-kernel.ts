@@ -7,13 +7,16 @@
  *
  * One export per kernel width `conv_k<KW>` (KW = 1..{@link MAX_KW}, the column taps are
  * unrolled), with i32 parameters (addresses and strides in bytes):
- *   x, w, y, C, H, W, O, OH, OW, KH, nImg, xImg, yImg, G, wGroup
+ *   x, w, y, C, H, W, O, OH, OW, KH, nImg, xImg, yImg, G, wGroup, bias, act
  * - x: image 0 of the padded input [nImg][G·C][H][W]; y: its output [nImg][G·O][OH][OW];
  * - w: weights packed per group (wGroup bytes apart) as [⌈O/4⌉][C][KH][KW][4] (zero-filled
  *   past O), so the 4 channel weights of one tap are adjacent;
  * - OW ≥ 8: rows go in blocks of 8 columns; the last block is moved left to end at OW
  *   (recomputing a few outputs with identical values), or is a block of 4 ending at OW when
  *   at most 4 columns are left, so no block reads or writes past a row.
+ * - bias: 0, or the address of G·O float32 biases added to each finished sum (one f32
+ *   addition, as a separate bias add would round it); act: 1 applies relu after that as
+ *   `v < 0 ? 0 : v` (f32x4.pmax, which keeps NaN and −0 as the JavaScript relu does), 0 none.
  * Sums run over taps in (channel, row, column) order, the order of the im2col gemm.
  *
  * Also the filter gradient `convbf_j<JC>` (see {@link FILTER_PARAMS}): lanes over output
@@ -37,14 +40,15 @@ function countLoop(f: FunctionBuilder, i: number, limit: number, body: () => voi
 }
 
 function convFn(kw: number): FunctionBuilder {
-  const f = new FunctionBuilder(Array<ValType>(15).fill(i32), []);
-  const [X, Wt, Y, C, H, W, O, OH, OW, KH, NIMG, XIMG, YIMG, G, WGROUP] = Array.from({ length: 15 }, (_, i) => i) as [
-    number, number, number, number, number, number, number, number, number, number, number, number, number, number, number];
+  const f = new FunctionBuilder(Array<ValType>(17).fill(i32), []);
+  const [X, Wt, Y, C, H, W, O, OH, OW, KH, NIMG, XIMG, YIMG, G, WGROUP, BIAS, ACT] = Array.from({ length: 17 }, (_, i) => i) as [
+    number, number, number, number, number, number, number, number, number, number, number, number, number, number, number,
+    number, number];
   const img = f.local(i32), g = f.local(i32), ob = f.local(i32), yy = f.local(i32), xb = f.local(i32), xs = f.local(i32);
   const c = f.local(i32), r = f.local(i32), nq = f.local(i32);
   const xr = f.local(i32), wp = f.local(i32), wb = f.local(i32), yo = f.local(i32);
   const xG = f.local(i32), yG = f.local(i32), wG = f.local(i32), rowStep = f.local(i32), chanStep = f.local(i32), plane = f.local(i32);
-  const blockW = f.local(i32);
+  const blockW = f.local(i32), bG = f.local(i32), bq = f.local(i32);
   const acc = Array.from({ length: 8 }, () => f.local(v128));
   const xv0 = f.local(v128), xv1 = f.local(v128), ws = f.local(v128);
 
@@ -76,8 +80,17 @@ function convFn(kw: number): FunctionBuilder {
     });
     // store the channels that exist
     f.get(yG).get(ob).get(OH).i32Mul().get(yy).i32Add().get(OW).i32Mul().get(xs).i32Add().i32(2).i32Shl().i32Add().set(yo);
+    f.get(bG).get(ob).i32(2).i32Shl().i32Add().set(bq);
     for (let q = 0; q < 4; q++) {
       if (q > 0) f.get(nq).i32(q).i32GtS().if();
+      // epilogue: + bias[channel], then relu
+      f.get(BIAS).if();
+      f.get(bq).v128Load32Splat(q * 4).set(ws);
+      for (let v = 0; v < nv; v++) f.get(acc[2 * q + v]!).get(ws).f32x4Add().set(acc[2 * q + v]!);
+      f.end();
+      f.get(ACT).if();
+      for (let v = 0; v < nv; v++) f.get(acc[2 * q + v]!).v128Zero().f32x4Pmax().set(acc[2 * q + v]!);
+      f.end();
       f.get(yo).get(acc[2 * q]!).v128Store(0);
       if (nv === 2) f.get(yo).get(acc[2 * q + 1]!).v128Store(16);
       if (q < 3) f.incBy(yo, plane);
@@ -86,7 +99,7 @@ function convFn(kw: number): FunctionBuilder {
   };
 
   countLoop(f, img, NIMG, () => {
-    f.get(X).set(xG).get(Y).set(yG).get(Wt).set(wG);
+    f.get(X).set(xG).get(Y).set(yG).get(Wt).set(wG).get(BIAS).set(bG);
     countLoop(f, g, G, () => {
       f.get(wG).set(wb);
       f.i32(0).set(ob).block().loop();
@@ -113,6 +126,7 @@ function convFn(kw: number): FunctionBuilder {
       f.get(xG).get(C).get(H).i32Mul().get(W).i32Mul().i32(2).i32Shl().i32Add().set(xG);
       f.get(yG).get(O).get(plane).i32Mul().i32Add().set(yG);
       f.incBy(wG, WGROUP);
+      f.get(bG).get(O).i32(2).i32Shl().i32Add().set(bG);
     });
     f.incBy(X, XIMG).incBy(Y, YIMG);
   });
