@@ -23,10 +23,12 @@ import { broadcastTo, concat, index, reshape, slice, squeeze, stack, transpose, 
 import { multiOutput } from '../ad/checkpoint.js';
 import { Layer, describeValue, isLayer, labelOf, layer, layerLabel } from './layer.js';
 import { layerChildren } from './show.js';
-import { getBackend } from '../backend/index.js';
+import { cpuDispatch } from '../backend/index.js';
 import { ndView } from '../backend/cpu/ndview.js';
-import { runsAsJsLoop } from '../backend/cpu/vector.js';
-import { lstmGates, lstmStep } from '../backend/cpu/cell.js';
+import { lstmStep } from '../backend/cpu/cell.js';
+import { lstmGateStep, splitLast } from './recurrent-gates.js';
+
+export { splitLast };
 import { asInput, type Activation } from './basic.js';
 import { type Initializer, glorotUniform, orthogonal } from './init.js';
 
@@ -85,43 +87,6 @@ export function unstack(x: Tensor, axis: number): Tensor[] {
   }) as Tensor[];
 }
 
-/** @internal `x` cut into `k` equal parts along its last axis; one node, whose adjoint concatenates the cotangents. */
-export function splitLast(x: Tensor, k: number): Tensor[] {
-  const d = x.ndim - 1, size = x.shape[d] / k;
-  if (plainCpu(x)) {
-    // nothing to record: the views `slice` would make, without its dispatch (hot in small cells)
-    const nd = x.nd, shape = x.shape.slice(), step = nd.stride[d] * size;
-    shape[d] = size;
-    return Array.from({ length: k }, (_, j) => new Tensor(ndView(nd.data, shape, nd.stride, nd.offset + j * step)));
-  }
-  return multiOutput([x], ([v]) => Array.from({ length: k }, (_, j) => lastRange(v as Tensor, j * size, (j + 1) * size)), (cts) => {
-    const shape = x.shape.slice();
-    shape[d] = size;
-    return [concat(cts.map((c) => (c === undefined ? zeros(shape, { dtype: x.dtype }) : (c as Tensor))), d)];
-  }) as Tensor[];
-}
-
-/** A CPU tensor that no gradient traces and no device owns, while the CPU backend runs operations. */
-function plainCpu(x: Tensor): boolean {
-  return x._ad === undefined && x.device === undefined && getBackend() === 'cpu';
-}
-
-/**
- * The LSTM gate arithmetic `c′ = σ(f) ⊙ c + σ(i) ⊙ tanh(g)`, `h′ = σ(o) ⊙ tanh(c′)` as one loop,
- * for plain CPU operands whose gates are small enough that every one of those operations
- * would run as its JavaScript loop: the same formulas, rounded to the dtype after each
- * operation as the separate kernels store them, so the result is bit-identical to the
- * general path (spec/layers/recurrent-fast.spec.ts). Undefined where it does not apply.
- */
-function lstmGatesFused(z: Tensor, c: Tensor): [Tensor, Tensor] | undefined {
-  if (!plainCpu(z) || !plainCpu(c) || z.dtype !== c.dtype || z.ndim !== c.ndim || !z.isContiguous || !c.isContiguous) return undefined;
-  const m = c.size, d = z.ndim - 1, H = c.shape[d]!;
-  if (z.shape[d] !== 4 * H || z.size !== 4 * m || !runsAsJsLoop('sigmoid', m) || !runsAsJsLoop('mul', m) || !runsAsJsLoop('add', m)) return undefined;
-  const [hOut, cOut] = lstmGates(z.nd.data, z.nd.offset, 4 * H, H, c.nd.data, c.nd.offset, m / H, H, z.dtype === 'float32');
-  const shape = c.shape.slice();
-  return [new Tensor(ndView(hOut, shape)), new Tensor(ndView(cOut, shape.slice()))];
-}
-
 /** Is `t` an operand of the fused untraced step: untraced, on no device, of `dtype`, contiguous? (The backend is checked once by the caller.) */
 function fusable(t: Tensor, dtype: DType): boolean {
   return t._ad === undefined && t.device === undefined && t.dtype === dtype && t.isContiguous;
@@ -132,12 +97,6 @@ function select(x: Tensor, axis: number, i: number): Tensor {
   const r: [number, number][] | null[] = x.shape.map(() => null) as null[];
   (r as unknown as ([number, number] | null)[])[axis] = [i, i + 1];
   return squeeze(slice(x, r), axis);
-}
-
-function lastRange(x: Tensor, a: number, b: number): Tensor {
-  const r: ([number, number] | null)[] = x.shape.map(() => null);
-  r[x.ndim - 1] = [a, b];
-  return slice(x, r);
 }
 
 function dropAxis(shape: readonly number[], axis: number): number[] {
@@ -351,7 +310,7 @@ export const LSTMCell = layer(class LSTMCell extends CellBase<LSTMState> {
   override fusedStep(x: Tensor, state: LSTMState): [Tensor, LSTMState] | undefined {
     const { h, c } = state;
     const wx = this.weightIh, wh = this.weightHh, bx = this.biasIh, bh = this.biasHh, dtype = wx.dtype;
-    if (getBackend() !== 'cpu' || !fusable(x, dtype) || !fusable(h, dtype) || !fusable(c, dtype) || !fusable(wx, dtype) || !fusable(wh, dtype)) return undefined;
+    if (!cpuDispatch() || !fusable(x, dtype) || !fusable(h, dtype) || !fusable(c, dtype) || !fusable(wx, dtype) || !fusable(wh, dtype)) return undefined;
     if ((bx !== false && !fusable(bx, dtype)) || (bh !== false && !fusable(bh, dtype))) return undefined;
     const H = this.outputSize, kx = this.inputSize, batch = x.ndim === 2 ? x.shape[0]! : 1;
     const [hOut, cOut] = lstmStep(batch, kx, H, dtype === 'float32', wx.nd, wh.nd, bx === false ? null : bx.nd, bh === false ? null : bh.nd, x.nd, h.nd, c.nd);
@@ -361,12 +320,7 @@ export const LSTMCell = layer(class LSTMCell extends CellBase<LSTMState> {
 
   /** @internal */
   step(xw: Tensor, { h, c }: LSTMState, whhT: Tensor): [Tensor, LSTMState] {
-    const z = add(xw, matmul(h, whhT));
-    const fused = lstmGatesFused(z, c);
-    if (fused !== undefined) return [fused[0], { h: fused[0], c: fused[1] }];
-    const [i, f, g, o] = splitLast(z, 4);
-    const c2 = add(mul(sigmoid(f), c), mul(sigmoid(i), tanh(g)));
-    const h2 = mul(sigmoid(o), tanh(c2));
+    const [h2, c2] = lstmGateStep(add(xw, matmul(h, whhT)), c);
     return [h2, { h: h2, c: c2 }];
   }
 

@@ -103,6 +103,7 @@ function gates(fl: Flavor): FunctionBuilder {
   // KH: the hidden size H (also the recurrent product's length); XP, HP: x and h
   const [BATCH, KH, KX, WX, WH, XP, HP, BIAS, Z, MP] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] as const;
   const b = f.local(i32), j = f.local(i32), xRow = f.local(i32), hRow = f.local(i32), G = f.local(i32);
+  const zq = f.local(i32), jj = f.local(i32), gateBytes = f.local(i32);
   const kxBytes = f.local(i32), khBytes = f.local(i32), kxv = f.local(i32), khv = f.local(i32);
   const L: DotLocals = {
     acc: Array.from({ length: 4 }, () => f.local(v128)),
@@ -117,9 +118,12 @@ function gates(fl: Flavor): FunctionBuilder {
     f.get(k).get(k).i32(fl.lanes).i32RemU().i32Sub().i32(fl.e).i32Mul().set(whole);
   }
   f.get(KH).i32(4).i32Mul().set(G);
+  f.get(MP).i32(fl.e).i32Mul().set(gateBytes);
   forLoop(f, b, () => f.i32(0), () => f.get(BATCH), 1, () => {
     f.get(XP).get(b).get(kxBytes).i32Mul().i32Add().set(xRow);
     f.get(HP).get(b).get(khBytes).i32Mul().i32Add().set(hRow);
+    f.get(Z).get(b).get(khBytes).i32Mul().i32Add().set(zq);
+    f.i32(0).set(jj);
     forLoop(f, j, () => f.i32(0), () => f.get(G), 4, () => {
       // input part
       for (let r = 0; r < 4; r++) f.get(WX).get(j).i32(r).i32Add().get(kxBytes).i32Mul().i32Add().set(L.rows[r]!);
@@ -138,14 +142,15 @@ function gates(fl: Flavor): FunctionBuilder {
       f.get(khv).set(L.kvBytes).get(khBytes).set(L.kBytes);
       dot4(f, fl, L, hRow);
       for (let r = 0; r < 4; r++) {
-        // gate-major: element ⌊(j+r)/H⌋·mp + b·H + (j+r) mod H
-        f.get(j).i32(r).i32Add().get(KH).i32DivU().get(MP).i32Mul();
-        f.get(b).get(KH).i32Mul().i32Add();
-        f.get(j).i32(r).i32Add().get(KH).i32RemU().i32Add();
-        f.i32(fl.e).i32Mul().get(Z).i32Add();
+        // gate-major: element q·mp + b·H + jj, with the gate q and jj = (j+r) mod H kept
+        // incrementally (an integer division per output cost more than the sums)
+        f.get(zq).get(jj).i32(fl.e).i32Mul().i32Add();
         f.get(xs[r]!).get(L.sums[r]!);
         fl.add(f);
         fl.store(f);
+        f.inc(jj, 1).get(jj).get(KH).i32Eq().if();
+        f.i32(0).set(jj).incBy(zq, gateBytes);
+        f.end();
       }
     });
   });
