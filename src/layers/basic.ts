@@ -8,7 +8,8 @@ import { type TensorLike, toTensor } from '../tensor/convert.js';
 import { ShapeError } from '../tensor/shape.js';
 import type { DType } from '../tensor/dtype.js';
 import { ones, randn, zeros } from '../tensor/create.js';
-import { add, maximum, mul } from '../ops/elementwise.js';
+import { add, maximum, mul, relu } from '../ops/elementwise.js';
+import { denseFewRows } from '../backend/cpu/dense.js';
 import { sum } from '../ops/reduce.js';
 import { matmul } from '../ops/linalg.js';
 import { gather, permute, reshape, transpose, unsqueeze } from '../ops/movement.js';
@@ -176,8 +177,12 @@ export const Dense = layer(class Dense extends Layer<[TensorLike], Tensor> {
     if (x.ndim === 0 || x.shape[x.ndim - 1] !== inp) {
       throw new ShapeError(`${labelOf(this)} expects ${inp} input features, got input of shape ${shapeText(x)}`);
     }
+    // untraced calls on a few rows: one product and one pass (values identical to the ops below)
+    const σ = this.σ, plainσ = σ === identity || σ === relu;
+    const fast = plainσ ? denseFewRows(x, this.weight, this.bias, σ === relu) : undefined;
+    if (fast !== undefined) return fast;
     const y = matmul(x, transpose(this.weight));
-    return this.σ(this.bias === false ? y : add(y, this.bias));
+    return σ(this.bias === false ? y : add(y, this.bias));
   }
 
   /** @internal */

@@ -1,0 +1,43 @@
+/**
+ * A dense layer's untraced call on a few rows, `σ(x·Wᵀ + b)`, as one product and one pass
+ * over the output. At batch 1 the three operations (matmul, add, activation) each cost a
+ * dispatch, a result tensor and a pass; together that was as much again as the product of a
+ * 128 → 64 layer. Values are the operations' own, bit for bit: the product is the same
+ * `gemm` call the matmul kernel makes, the bias is added in float64 and rounded once (the
+ * correctly rounded float32 sum, as the add kernel computes it), and relu is the relu
+ * kernel's `v < 0 ? 0 : v`.
+ *
+ * @module
+ */
+import { Tensor } from '../../tensor/tensor.js';
+import { allocate } from '../../tensor/dtype.js';
+import { cpuDispatch } from '../index.js';
+import { gemm, gemmTuning } from './gemm.js';
+import { tensorOf } from './ndview.js';
+
+/** Untraced, on the CPU, contiguous, of `w`'s dtype. */
+const plain = (t: Tensor, like: Tensor): boolean => t._ad === undefined && t.device === undefined && t.dtype === like.dtype && t.isContiguous;
+
+/**
+ * `x·Wᵀ + b`, then relu when `relu`, for an untraced `x` of shape `[in]` or `[m, in]` with
+ * m ≤ the few-rows limit; undefined (nothing done) when the call does not qualify, and the
+ * caller runs the operations. `w` is `[out, in]`, `b` `[out]` or false; shapes are checked
+ * by the caller.
+ */
+export function denseFewRows(x: Tensor, w: Tensor, b: Tensor | false, relu: boolean): Tensor | undefined {
+  if (x.ndim > 2 || !cpuDispatch() || !plain(x, w) || !plain(w, w) || (b !== false && !plain(b, w))) return undefined;
+  const [out, inp] = w.shape as [number, number];
+  const m = x.ndim === 2 ? x.shape[0]! : 1;
+  if (m > gemmTuning.fewRowsMax || m === 0) return undefined;
+  const xn = x.nd, wn = w.nd;
+  const y = allocate(w.dtype, m * out);
+  gemm(m, out, inp, xn.data, xn.offset, inp, 1, wn.data, wn.offset, 1, inp, y, 0, out);
+  if (b !== false) {
+    const bd = b.nd.data, bo = b.nd.offset;
+    for (let i = 0, p = 0; i < m; i++) {
+      for (let j = 0; j < out; j++, p++) y[p] = y[p]! + bd[bo + j]!;
+    }
+  }
+  if (relu) for (let p = 0; p < y.length; p++) if (y[p]! < 0) y[p] = 0; // on the rounded sums
+  return tensorOf(y, x.ndim === 2 ? [m, out] : [out]);
+}
