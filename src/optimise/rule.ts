@@ -7,6 +7,7 @@
 import { Tensor } from '../tensor/tensor.js';
 import { fromData } from '../tensor/convert.js';
 import { allocate, type FloatArray } from '../tensor/dtype.js';
+import { parameterArray, residentAddress } from '../backend/cpu/resident.js';
 
 /** A hyperparameter's value: a number, a pair such as Adam's `beta`, or a flag. */
 export type HyperValue = number | readonly [number, number] | boolean;
@@ -174,7 +175,8 @@ export function betaPair(rule: string, key: string, v: readonly [number, number]
 
 /** A tensor like `x` filled with `value` (state initialisers). */
 export function filledLike(x: Tensor, value: number): Tensor {
-  const d = allocate(x.dtype, x.size);
+  // the state of a resident parameter is resident too: the update kernels then work in place
+  const d = x.device === undefined && residentAddress(x.nd.data) >= 0 ? parameterArray(x.dtype, x.size) : allocate(x.dtype, x.size);
   if (value !== 0) d.fill(value);
   return fromData(d, x.shape);
 }

@@ -19,6 +19,7 @@ import { gemm, gemmTuning, gemmVariants, setGemmVariant } from '../../../src/bac
 import { gemvTuning } from '../../../src/backend/cpu/gemv.js';
 import { RESIDENT_MIN_BYTES, residentAddress, residentArray, residentStats } from '../../../src/backend/cpu/resident.js';
 import { runtime } from '../../../src/backend/cpu/runtime.js';
+import { adamF32, descentF32, updateTuning } from '../../../src/backend/cpu/update.js';
 import { lcgFloat32 } from '../../_helpers/reference.js';
 
 v8.setFlagsFromString('--expose-gc');
@@ -92,6 +93,38 @@ test('resident: products read resident operands in place with the same results, 
       }
     },
   ), { numRuns: 150 });
+});
+
+test('resident: optimiser updates in place equal the staged updates bit for bit', () => {
+  if (!SHARED) {
+    console.log('  (no shared wasm memory: updates are staged only)');
+    return;
+  }
+  const saved = updateTuning.minElements;
+  updateTuning.minElements = 0;
+  try {
+    fc.assert(fc.property(fc.integer({ min: 1, max: 3000 }), fc.nat(), fc.integer({ min: 1, max: 5 }), (n, seed, steps) => {
+      const fresh = (s: number): Float32Array => Float32Array.from(lcgFloat32(n, s));
+      const res = (a: Float32Array): Float32Array => {
+        const r = residentArray('float32', Math.max(n, RESIDENT_MIN_BYTES / 4))!.subarray(0, n) as Float32Array;
+        r.set(a);
+        return r;
+      };
+      const x = fresh(seed), m = new Float32Array(n), v = new Float32Array(n);
+      const xr = res(x), mr = res(m), vr = res(v), dx = res(x), ex = fresh(seed);
+      for (let t = 1; t <= steps; t++) {
+        const g = fresh(seed + t);
+        const h = { b1: 0.9, b2: 0.999, c1: 1 / (1 - 0.9 ** t), c2: 1 / (1 - 0.999 ** t), epsilon: 1e-8, eta: 1e-2 };
+        assert.ok(adamF32(h, x, g, m, v, null) && adamF32(h, xr, g, mr, vr, null));
+        assert.ok(descentF32(0.05, ex, g) && descentF32(0.05, dx, g));
+      }
+      for (const [a, b, what] of [[x, xr, 'x'], [m, mr, 'm'], [v, vr, 'v'], [ex, dx, 'descent x']] as const) {
+        for (let i = 0; i < n; i++) if (!Object.is(a[i], b[i])) assert.unreachable(`${what}[${i}] resident ${b[i]} vs staged ${a[i]} (n=${n}, seed=${seed})`);
+      }
+    }), { numRuns: 60 });
+  } finally {
+    updateTuning.minElements = saved;
+  }
 });
 
 test('resident: a write through .data is seen by the next call', () => {

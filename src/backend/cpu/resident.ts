@@ -150,9 +150,8 @@ export function residentArray(dtype: DType, size: number): FloatArray | null {
   live.set(at, { start: at, bytes, refs: 0 });
   starts.push(at);
   starts.sort((x, y) => x - y);
-  const a = dtype === 'float32' ? new ResidentFloat32Array(buf, at, size) : new ResidentFloat64Array(buf, at, size);
-  a.fill(0); // a reused block holds its last owner's values
-  return a;
+  new Uint8Array(buf, at, bytes).fill(0); // a reused block holds its last owner's values, padding too
+  return dtype === 'float32' ? new ResidentFloat32Array(buf, at, size) : new ResidentFloat64Array(buf, at, size);
 }
 
 /**
