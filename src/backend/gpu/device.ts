@@ -195,7 +195,11 @@ export class GpuDevice {
     const own = bufferOf(t);
     if (own !== undefined) return own;
     memoryStats.uploads++;
-    const values = t.dtype === 'float32' ? (t.data as Float32Array) : Float32Array.from(t.data);
+    // resident CPU storage sits in a SharedArrayBuffer (src/backend/cpu/resident.ts), which GL
+    // and WebGPU bindings need not accept: hand them an ordinary copy
+    const data = t.data;
+    const shared = typeof SharedArrayBuffer !== 'undefined' && data.buffer instanceof SharedArrayBuffer;
+    const values = t.dtype === 'float32' && !shared ? (data as Float32Array) : new Float32Array(data);
     if (!this.textures) return new DeviceBuffer(values.slice(), t.size, this);
     // a queued WebGPU upload reads its array later: give it a copy the CPU tensor cannot change
     if (this.async) return this.run('upload', 'function (a) { return a[this.thread.x]; }', t.size, [t.dtype === 'float32' ? values.slice() : values]);
