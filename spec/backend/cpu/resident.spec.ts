@@ -4,7 +4,7 @@
  *
  * - Products with a resident operand give bit-for-bit the results of the same product on an
  *   ordinary copy (same kernels, same order of summation; only the staging differs), on every
- *   path: few-rows dot and axpy forms, the packed driver, threaded column splits.
+ *   path: few-rows dot and axpy forms, the packed driver on one thread and on the pool.
  * - Writes through `.data` are seen by the next call (nothing is cached).
  * - Blocks are freed when no array over them is reachable, and not before: a `subarray` keeps
  *   its block alive; a reused block comes back zeroed.
@@ -16,7 +16,6 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { Dense, glorotUniform, tensor } from '../../../src/index.js';
 import { gemm, gemmTuning, gemmVariants, setGemmVariant } from '../../../src/backend/cpu/gemm.js';
-import { gemvTuning } from '../../../src/backend/cpu/gemv.js';
 import { RESIDENT_MIN_BYTES, residentAddress, residentArray, residentStats } from '../../../src/backend/cpu/resident.js';
 import { runtime } from '../../../src/backend/cpu/runtime.js';
 import { adamF32, descentF32, updateTuning } from '../../../src/backend/cpu/update.js';
@@ -76,16 +75,14 @@ test('resident: products read resident operands in place with the same results, 
       const c0 = Float64Array.from(lcgFloat32(m * n, p.seed ^ 99));
       const out = (): Float32Array | Float64Array => (dtype === 'float32' ? Float32Array.from(c0) : Float64Array.from(c0));
       const cPlain = out(), cRes = out();
-      const saved = { few: gemmTuning.fewRowsMax, th: gemvTuning.threadedMinMacs };
-      if (p.path === 'packed') gemmTuning.fewRowsMax = 0;
-      if (p.path === 'threaded') gemvTuning.threadedMinMacs = 0;
+      const saved = gemmTuning.fewRowsMax;
+      if (p.path !== 'few-rows') gemmTuning.fewRowsMax = 0;
       setGemmVariant(p.path === 'threaded' && threaded ? 'threaded' : 'wasm');
       try {
         gemm(m, n, k, aPlain, off, k, 1, bPlain, off, bRs, bCs, cPlain, 0, n, p.accumulate);
         gemm(m, n, k, p.aResident ? aRes : aPlain, off, k, 1, bRes, off, bRs, bCs, cRes, 0, n, p.accumulate);
       } finally {
-        gemmTuning.fewRowsMax = saved.few;
-        gemvTuning.threadedMinMacs = saved.th;
+        gemmTuning.fewRowsMax = saved;
         setGemmVariant('auto');
       }
       for (let i = 0; i < m * n; i++) {

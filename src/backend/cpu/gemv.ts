@@ -17,8 +17,7 @@
  * @module
  */
 import type { FloatArray } from '../../tensor/dtype.js';
-import { CONTROL_BYTES, JOB_ARGS, type WasmGemmEngine, type WasmJob } from './wasm/gemm-kernel.js';
-import { runtime } from './runtime.js';
+import { CONTROL_BYTES, type WasmGemmEngine } from './wasm/gemm-kernel.js';
 
 
 const align16 = (x: number): number => (x + 15) & ~15;
@@ -50,43 +49,6 @@ function stageSpan(dst: FloatArray, at: number, src: FloatArray, off: number, rs
   if (hi - lo + 1 > 2 * rows * cols + 64) return -1;
   dst.set(src.subarray(lo, hi + 1), at);
   return at + off - lo;
-}
-
-/**
- * Few-rows products of at least this many multiply-adds split their columns across the worker
- * pool (when the operands are in the shared memory). Below it the hand-off costs more than
- * the half it saves. @internal Exposed for tests and benchmarks.
- */
-export const gemvTuning = { threadedMinMacs: 1 << 16 };
-
-/**
- * Run the dot form (element addresses in the view, as in {@link gemmFewRows}) as one job per
- * thread over column ranges, if the engine is the runtime's shared one, the pool is up and the
- * product is big enough; false (having done nothing) otherwise.
- */
-function dotThreaded(
-  eng: WasmGemmEngine, f32: boolean, m: number, n: number, kp: number,
-  aAt: number, bAt: number, bLd: number, cAt: number, accumulate: boolean,
-): boolean {
-  if (m * n * kp < gemvTuning.threadedMinMacs || n < 8) return false;
-  const rt = runtime();
-  if (!rt || rt.engine !== eng) return false;
-  const pool = rt.pool();
-  const fn = rt.fn('gemv', f32 ? 'dot_f32' : 'dot_f64');
-  const key = `gemv:${Math.round(Math.log2(m * n * kp))}`;
-  if (!pool || fn < 0 || pool.readyCount() === 0 || !pool.worthIt(key)) return false;
-  const e = f32 ? 4 : 8;
-  const parts = Math.min(1 + pool.readyCount(), n >> 2);
-  const per = Math.ceil(n / parts / 4) * 4; // whole blocks of 4 columns per job
-  const jobs: WasmJob[] = [];
-  for (let j0 = 0; j0 < n; j0 += per) {
-    const args = new Int32Array(JOB_ARGS);
-    args.set([m, Math.min(per, n - j0), kp * e, aAt * e, kp * e, (bAt + j0 * bLd) * e, bLd * e, (cAt + j0) * e, n * e, accumulate ? 1 : 0]);
-    jobs.push({ fn, args });
-  }
-  // the same columns on the same thread every call: each core's cache keeps its half of B
-  pool.run(jobs, jobs.length - 1, undefined, key);
-  return true;
 }
 
 /**
@@ -135,9 +97,7 @@ export function gemmFewRows(
       stageRows(view, bAt0, kp, b, bOff, bCs, 1, n, k); // column j of B as row j, padded
     }
     if (accumulate) stageRows(view, cAt, n, c, cOff, cRs, 1, m, n);
-    if (!dotThreaded(eng, f32, m, n, kp, aAt, bAt, bLd, cAt, accumulate)) {
-      (f32 ? x.dot_f32 : x.dot_f64)(m, n, kp * e, aAt * e, kp * e, bAt * e, bLd * e, cAt * e, n * e, accumulate ? 1 : 0);
-    }
+    (f32 ? x.dot_f32 : x.dot_f64)(m, n, kp * e, aAt * e, kp * e, bAt * e, bLd * e, cAt * e, n * e, accumulate ? 1 : 0);
     for (let i = 0; i < m; i++) c.set(view.subarray(cAt + i * n, cAt + i * n + n), cOff + i * cRs);
     return true;
   }

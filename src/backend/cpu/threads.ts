@@ -392,7 +392,7 @@ export class ThreadPool {
       if (done >= n) break;
       if (++spins > CALLER_SPINS) pause(ctl, FINISHED, done, 50);
     }
-    if (key !== '' && mine > 0 && n > 1) {
+    if (reserve === 0 && mine > 0 && n > 1) {
       // speed-up estimate: this thread's time per job × all jobs, over the time the batch took
       const t2 = performance.now();
       const est = t2 > t0 ? ((t1 - t0) * n) / mine / (t2 - t0) : 1;
