@@ -6,7 +6,8 @@
  * operations, each recorded and each with its own backward), whose pullback is
  * `dc′ₜ = dc′ + dh′ ⊙ o ⊙ (1 − tanh²c′)`, `dz = [dc′ₜ ⊙ g ⊙ i(1 − i), dc′ₜ ⊙ c ⊙ f(1 − f),
  * dc′ₜ ⊙ i ⊙ (1 − g²), dh′ ⊙ tanh c′ ⊙ o(1 − o)]`, `dc = dc′ₜ ⊙ f`. Where nothing can record
- * them (plain CPU tensors, no enclosing gradient) the forward and the pullback are one loop
+ * them (plain CPU tensors, no enclosing gradient) and the state is small enough that the
+ * operations would run as JavaScript loops anyway, the forward and the pullback are one loop
  * each; otherwise they are written with the library's operations, so an enclosing gradient
  * differentiates them again.
  *
@@ -56,6 +57,11 @@ function loopable(z: Tensor, c: Tensor): boolean {
     && z.dtype === c.dtype && z.isContiguous && c.isContiguous && cpuDispatch();
 }
 
+/** Would every elementwise operation on `m` elements run as its JavaScript loop? Then one loop is cheaper; above, the SIMD kernels win. */
+function small(m: number): boolean {
+  return runsAsJsLoop('sigmoid', m) && runsAsJsLoop('mul', m) && runsAsJsLoop('add', m);
+}
+
 /** The gates by the library's operations (recorded by any gradient in flight). */
 function gatesByOps(z: Tensor, c: Tensor): [Tensor, Tensor] {
   const [i, f, g, o] = splitLast(z, 4);
@@ -76,25 +82,21 @@ function gatesByLoop(z: Tensor, c: Tensor): [Tensor, Tensor] {
  * @internal
  */
 export function lstmGateStep(z: Tensor, c: Tensor): [Tensor, Tensor] {
-  if (z._ad === undefined && c._ad === undefined) {
-    const m = c.size;
-    if (loopable(z, c) && runsAsJsLoop('sigmoid', m) && runsAsJsLoop('mul', m) && runsAsJsLoop('add', m)) return gatesByLoop(z, c);
-    return gatesByOps(z, c);
-  }
+  if (z._ad === undefined && c._ad === undefined) return loopable(z, c) && small(c.size) ? gatesByLoop(z, c) : gatesByOps(z, c);
   if (z.dtype !== c.dtype || z.ndim !== c.ndim) return gatesByOps(z, c); // promotion: leave it to the operations
   // forward sees the values without the innermost gradient's tracing; the pullback needs the same
   let zp = z, cp = c;
   return multiOutput([z, c], ([zv, cv]) => {
     zp = zv as Tensor;
     cp = cv as Tensor;
-    return loopable(zp, cp) ? gatesByLoop(zp, cp) : gatesByOps(zp, cp);
+    return loopable(zp, cp) && small(cp.size) ? gatesByLoop(zp, cp) : gatesByOps(zp, cp);
   }, ([dh, dc]) => gatesBackward(zp, cp, dh as Tensor | undefined, dc as Tensor | undefined)) as [Tensor, Tensor];
 }
 
 /** `[dz, dc]` from the cotangents of h′ and c′ (undefined: none flowed). */
 function gatesBackward(z: Tensor, c: Tensor, dh: Tensor | undefined, dc2: Tensor | undefined): [Tensor, Tensor] {
   if (dh === undefined && dc2 === undefined) return [zeros(z.shape, { dtype: z.dtype }), zeros(c.shape, { dtype: c.dtype })];
-  if (loopable(z, c) && c.ndim <= 2 && plainCotangent(dh, c) && plainCotangent(dc2, c)) return backwardByLoop(z, c, dh, dc2);
+  if (loopable(z, c) && small(c.size) && c.ndim <= 2 && plainCotangent(dh, c) && plainCotangent(dc2, c)) return backwardByLoop(z, c, dh, dc2);
   const [zi, zf, zg, zo] = splitLast(z, 4);
   const i = sigmoid(zi), f = sigmoid(zf), g = tanh(zg), o = sigmoid(zo);
   const c2 = add(mul(f, c), mul(i, g)), t = tanh(c2);
