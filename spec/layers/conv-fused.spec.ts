@@ -44,7 +44,7 @@ const arbLayer = fc.record({
   kh: fc.integer({ min: 1, max: 3 }), kw: fc.integer({ min: 1, max: 4 }),
   stride: fc.integer({ min: 1, max: 2 }), dilation: fc.integer({ min: 1, max: 2 }),
   padding: fc.constantFrom<0 | 1 | 'same' | [number, number, number, number]>(0, 1, 'same', [0, 1, 2, 0]),
-  h: fc.integer({ min: 6, max: 14 }), w: fc.integer({ min: 6, max: 20 }),
+  h: fc.integer({ min: 6, max: 14 }), w: fc.integer({ min: 8, max: 20 }), // ≥ the widest extent, (4 − 1)·2 + 1
   act: fc.constantFrom('relu', 'identity'), bias: fc.boolean(), f64: fc.boolean(), single: fc.boolean(), seed: fc.integer(),
 }).filter((r) => r.padding !== 'same' || r.stride === 1);
 

@@ -15,10 +15,8 @@ import { ShapeError } from '../tensor/shape.js';
 import { type DType, allocate } from '../tensor/dtype.js';
 import { zeros } from '../tensor/create.js';
 import { add, relu } from '../ops/elementwise.js';
-import { cpuDispatch } from '../backend/index.js';
-import { conv2dBiasRelu, conv2dOutputShape } from '../backend/cpu/conv.js';
 import type { Conv2dParams } from '../ops/primitive.js';
-import { tensorOf } from '../backend/cpu/ndview.js';
+import { convBiasRelu } from '../rules/conv.js';
 import { max, mean } from '../ops/reduce.js';
 import { matmul } from '../ops/linalg.js';
 import { broadcastTo, concat, pad, reshape, slice, transpose } from '../ops/movement.js';
@@ -152,23 +150,6 @@ function makeWeight(op: string, init: Initializer, shape: number[], dtype: DType
 
 const addBias = (y: Tensor, b: Tensor | false): Tensor => (b === false ? y : add(y, reshape(b, [b.shape[0], 1, 1])));
 
-/** A tensor that no gradient traces and no device holds, while every operation runs the CPU kernels. */
-const plainCpu = (t: Tensor): boolean => t._ad === undefined && t.device === undefined;
-
-/**
- * `σ(conv2d(x, w) + b)` in one CPU kernel call when nothing is traced and σ is relu or the
- * identity: the kernel adds the bias and applies relu as it stores the output (the same
- * roundings as the separate operations, so the same values), instead of two more passes
- * that each allocate a full-size output. Undefined where it does not apply.
- */
-function convBiasReluFused(x: Tensor, w: Tensor, b: Tensor | false, σ: Activation, p: Conv2dParams): Tensor | undefined {
-  if (σ !== relu && σ !== identity) return undefined;
-  if (!cpuDispatch() || !plainCpu(x) || !plainCpu(w) || (b !== false && (!plainCpu(b) || b.dtype !== x.dtype)) || x.dtype !== w.dtype) return undefined;
-  const xs = x.shape as [number, number, number, number], ws = w.shape as [number, number, number, number];
-  const y = conv2dBiasRelu(x.data, xs, w.data, ws, p, b === false ? null : b.data, σ === relu);
-  return tensorOf(y, conv2dOutputShape(xs, ws, p));
-}
-
 // ---------------------------------------------------------------- Conv, DepthwiseConv
 
 /**
@@ -225,8 +206,10 @@ export const Conv = layer(class Conv extends Layer<[TensorLike], Tensor> {
     const [ph, pw] = [Math.min(t, b), Math.min(l, r)];
     const xp = pad(x4, [[0, 0], [0, 0], [t - ph, b - ph], [l - pw, r - pw]]);
     const params: Conv2dParams = { stride: this.stride, padding: [ph, pw], dilation: this.dilation, groups: this.groups };
-    const fused = convBiasReluFused(xp, this.weight, this.bias, this.σ, params);
-    if (fused !== undefined) return unbatch(fused, single);
+    // relu and identity: bias and activation fused into the convolution (src/rules/conv.ts)
+    if ((this.σ === relu || this.σ === identity) && xp.dtype === this.weight.dtype) {
+      return unbatch(convBiasRelu(xp, this.weight, this.bias === false ? null : this.bias, params, this.σ === relu, xp._ad !== undefined), single);
+    }
     const y = conv2d(xp, this.weight, params);
     return unbatch(this.σ(addBias(y, this.bias)), single);
   }
