@@ -70,9 +70,9 @@ function dotBlock(fl: Flavor, rows: number, cols: number): FunctionBuilder {
   for (const x of acc) f.v128Zero().set(x);
   for (let r = 0; r < rows; r++) f.get(A).get(ARS).i32(r).i32Mul().i32Add().set(aRow[r]!);
   for (let q = 0; q < cols; q++) f.get(B).get(BCS).i32(q).i32Mul().i32Add().set(bCol[q]!);
-  forLoop(f, p, () => f.i32(0), () => f.get(KB), 16, () => {
-    for (let r = 0; r < rows; r++) f.get(aRow[r]!).get(p).i32Add().v128Load().set(av[r]!);
-    for (let q = 0; q < cols; q++) f.get(bCol[q]!).get(p).i32Add().v128Load().set(bv[q]!);
+  const step = (off: number): void => {
+    for (let r = 0; r < rows; r++) f.get(aRow[r]!).get(p).i32Add().v128Load(off).set(av[r]!);
+    for (let q = 0; q < cols; q++) f.get(bCol[q]!).get(p).i32Add().v128Load(off).set(bv[q]!);
     for (let r = 0; r < rows; r++) {
       for (let q = 0; q < cols; q++) {
         const x = acc[r * cols + q]!;
@@ -81,7 +81,16 @@ function dotBlock(fl: Flavor, rows: number, cols: number): FunctionBuilder {
         fl.vadd(f).set(x);
       }
     }
-  });
+  };
+  // one row: two vectors along k per trip (fewer address and loop instructions per multiply-add:
+  // 784→128 at batch 1 9.8 → 8.9 µs); with two rows the extra registers cost more than that
+  const U = rows === 1 ? 2 : 1;
+  if (U > 1) {
+    forLoop(f, p, () => f.i32(0), () => f.get(KB).i32(16 * (U - 1)).i32Sub(), 16 * U, () => {
+      for (let u = 0; u < U; u++) step(16 * u);
+    });
+  }
+  forLoop(f, p, () => (U > 1 ? f.get(p) : f.i32(0)), () => f.get(KB), 16, () => step(0));
   for (let r = 0; r < rows; r++) {
     for (let q = 0; q < cols; q++) {
       const at = (): void => void f.get(C).get(LDC).i32(r).i32Mul().i32Add().i32(q * fl.e).i32Add();
