@@ -205,7 +205,8 @@ abstract class CellBase<S extends RecurrentState> extends Layer<[TensorLike, S?]
   }
 
   // a method, not a closure per call, and the label spelled out only for an error: this runs every step
-  private checkStatePart(t: unknown, name: string, batch: number | undefined, label: string | undefined): void {
+  /** @internal */
+  checkStatePart(t: unknown, name: string, batch: number | undefined, label: string | undefined): void {
     if (!(t instanceof Tensor)) throw new TypeError(`${label ?? labelOf(this)} expects the state ${name} to be a tensor, got ${describeValue(t)}`);
     const out = this.outputSize;
     if (batch === undefined ? t.ndim === 1 && t.shape[0] === out : t.ndim === 2 && t.shape[0] === batch && t.shape[1] === out) return;
