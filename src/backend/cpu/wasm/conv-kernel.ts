@@ -5,8 +5,8 @@
  * reading the input rows in place — an implicit im2col with no column matrix and no
  * layout copies, writing the NCHW output directly.
  *
- * One export per kernel width `conv_k<KW>` (KW = 1..{@link MAX_KW}, the column taps are
- * unrolled), with i32 parameters (addresses and strides in bytes):
+ * One export per kernel width `conv_k<KW>` (KW = 1..{@link MAX_KW}; the column-tap
+ * loop runs one tap per trip), with i32 parameters (addresses and strides in bytes):
  *   x, w, y, C, H, W, O, OH, OW, KH, nImg, xImg, yImg, G, wGroup, bias, act
  * - x: image 0 of the padded input [nImg][G·C][H][W]; y: its output [nImg][G·O][OH][OW];
  * - w: weights packed per group (wGroup bytes apart) as [⌈O/4⌉][C][KH][KW][4] (zero-filled
@@ -45,7 +45,8 @@ function convFn(kw: number): FunctionBuilder {
     number, number, number, number, number, number, number, number, number, number, number, number, number, number, number,
     number, number];
   const img = f.local(i32), g = f.local(i32), ob = f.local(i32), yy = f.local(i32), xb = f.local(i32), xs = f.local(i32);
-  const c = f.local(i32), r = f.local(i32), nq = f.local(i32);
+  const c = f.local(i32), r = f.local(i32), nq = f.local(i32), j = f.local(i32), kwTaps = f.local(i32);
+  f.i32(kw).set(kwTaps); // countLoop takes its limit from a local
   const xr = f.local(i32), wp = f.local(i32), wb = f.local(i32), yo = f.local(i32);
   const xG = f.local(i32), yG = f.local(i32), wG = f.local(i32), rowStep = f.local(i32), chanStep = f.local(i32), plane = f.local(i32);
   const blockW = f.local(i32), bG = f.local(i32), bq = f.local(i32);
@@ -64,16 +65,21 @@ function convFn(kw: number): FunctionBuilder {
     f.get(xG).get(yy).get(W).i32Mul().get(xs).i32Add().i32(2).i32Shl().i32Add().set(xr);
     countLoop(f, c, C, () => {
       countLoop(f, r, KH, () => {
-        for (let j = 0; j < kw; j++) {
-          f.get(xr).v128Load(j * 4).set(xv0);
-          if (nv === 2) f.get(xr).v128Load(j * 4 + 16).set(xv1);
+        // one tap per trip, not the kw taps unrolled: TurboFan schedules every load of a basic
+        // block ahead of its arithmetic, and kw taps' loads next to 8 accumulators spilled
+        // (k = 3: ~40 vector spills per kernel row)
+        countLoop(f, j, kwTaps, () => {
+          f.get(xr).v128Load(0).set(xv0);
+          if (nv === 2) f.get(xr).v128Load(16).set(xv1);
           for (let q = 0; q < 4; q++) {
-            f.get(wp).v128Load32Splat((j * 4 + q) * 4).set(ws);
+            f.get(wp).v128Load32Splat(q * 4).set(ws);
             f.get(acc[2 * q]!).get(ws).get(xv0).f32x4Mul().f32x4Add().set(acc[2 * q]!);
             if (nv === 2) f.get(acc[2 * q + 1]!).get(ws).get(xv1).f32x4Mul().f32x4Add().set(acc[2 * q + 1]!);
           }
-        }
-        f.inc(wp, kw * 16);
+          f.inc(wp, 16);
+          f.inc(xr, 4);
+        });
+        f.get(xr).i32(kw * 4).i32Sub().set(xr);
         f.incBy(xr, rowStep);
       });
       f.incBy(xr, chanStep);
