@@ -12,8 +12,9 @@
  * - w: weights packed per group (wGroup bytes apart) as [⌈O/4⌉][C][KH][KW][4] (zero-filled
  *   past O), so the 4 channel weights of one tap are adjacent;
  * - OW ≥ 8: rows go in blocks of 8 columns; the last block is moved left to end at OW
- *   (recomputing a few outputs with identical values), or is a block of 4 ending at OW when
- *   at most 4 columns are left, so no block reads or writes past a row.
+ *   (recomputing a few outputs with identical values), or, when at most 4 columns are left,
+ *   the 4 columns ending at OW of two rows make one block, so no block reads or writes past
+ *   a row.
  * - bias: 0, or the address of G·O float32 biases added to each finished sum (one f32
  *   addition, as a separate bias add would round it); act: 1 applies relu after that as
  *   `v < 0 ? 0 : v` (f32x4.pmax, which keeps NaN and −0 as the JavaScript relu does), 0 none.
@@ -58,8 +59,12 @@ function convFn(kw: number): FunctionBuilder {
   f.get(OH).get(OW).i32Mul().i32(2).i32Shl().set(plane);
   f.get(C).get(KH).i32Mul().i32(kw * 16).i32Mul().set(blockW); // bytes of one 4-channel weight block
 
-  /** One block of 4 channels × 4·nv columns at column xs of row yy: accumulate every tap, store. */
-  const block = (nv: 1 | 2): void => {
+  /**
+   * One block at column xs of row yy: 4 channels × 4·nv columns, or (`twoRows`) 4 channels ×
+   * 4 columns of rows yy and yy + 1 (the second vector one input and one output row further):
+   * accumulate every tap, store.
+   */
+  const block = (nv: 1 | 2, twoRows = false): void => {
     for (let q = 0; q < 4; q++) for (let v = 0; v < nv; v++) f.v128Zero().set(acc[2 * q + v]!);
     f.get(wb).set(wp);
     f.get(xG).get(yy).get(W).i32Mul().get(xs).i32Add().i32(2).i32Shl().i32Add().set(xr);
@@ -70,7 +75,8 @@ function convFn(kw: number): FunctionBuilder {
         // (k = 3: ~40 vector spills per kernel row)
         countLoop(f, j, kwTaps, () => {
           f.get(xr).v128Load(0).set(xv0);
-          if (nv === 2) f.get(xr).v128Load(16).set(xv1);
+          if (nv === 2 && twoRows) f.get(xr).get(rowStep).i32Add().v128Load(0).set(xv1);
+          else if (nv === 2) f.get(xr).v128Load(16).set(xv1);
           for (let q = 0; q < 4; q++) {
             f.get(wp).v128Load32Splat(q * 4).set(ws);
             f.get(acc[2 * q]!).get(ws).get(xv0).f32x4Mul().f32x4Add().set(acc[2 * q]!);
@@ -98,7 +104,8 @@ function convFn(kw: number): FunctionBuilder {
       for (let v = 0; v < nv; v++) f.get(acc[2 * q + v]!).v128Zero().f32x4Pmax().set(acc[2 * q + v]!);
       f.end();
       f.get(yo).get(acc[2 * q]!).v128Store(0);
-      if (nv === 2) f.get(yo).get(acc[2 * q + 1]!).v128Store(16);
+      if (nv === 2 && twoRows) f.get(yo).get(OW).i32(2).i32Shl().i32Add().get(acc[2 * q + 1]!).v128Store(0);
+      else if (nv === 2) f.get(yo).get(acc[2 * q + 1]!).v128Store(16);
       if (q < 3) f.incBy(yo, plane);
       if (q > 0) f.end();
     }
@@ -115,17 +122,28 @@ function convFn(kw: number): FunctionBuilder {
       countLoop(f, yy, OH, () => {
         f.i32(0).set(xb).block().loop();
         f.get(xb).get(OW).i32GeS().brIf(1);
-        // a full block of 8 columns (the last one moved left to end at OW), or, when at most 4
-        // columns are left, one block of 4 ending at OW
+        // a full block of 8 columns (the last one moved left to end at OW); at most 4 columns
+        // left go to the tail pass below
         f.get(OW).get(xb).i32Sub().i32(4).i32GtS().if();
         f.get(xb).get(OW).i32(8).i32Sub().get(xb).get(OW).i32(8).i32Sub().i32LtS().select().set(xs);
         block(2);
-        f.else();
-        f.get(OW).i32(4).i32Sub().set(xs);
-        block(1);
         f.end();
         f.inc(xb, 8).br(0).end().end();
       });
+      // tail (OW mod 8 in 1..4): the 4 columns ending at OW of two rows per block, which
+      // keeps 8 accumulators busy (a one-row block of 4 ran at about half the rate); the last
+      // row of an odd OH alone
+      f.get(OW).i32(7).i32And().i32(1).i32Sub().i32(4).i32LtU().if();
+      f.get(OW).i32(4).i32Sub().set(xs);
+      f.i32(0).set(yy).block().loop();
+      f.get(yy).get(OH).i32GeS().brIf(1);
+      f.get(yy).i32(1).i32Add().get(OH).i32LtS().if();
+      block(2, true);
+      f.else();
+      block(1);
+      f.end();
+      f.inc(yy, 2).br(0).end().end();
+      f.end();
       f.incBy(wb, blockW);
       f.inc(ob, 4).br(0).end().end();
       // next group: C input planes, O output planes, one packed weight group further
