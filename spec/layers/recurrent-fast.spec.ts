@@ -10,7 +10,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import { GRUCell, LSTMCell, Tensor, pullback, seed, tensor, transpose } from '../../src/index.js';
-import { splitLast } from '../../src/layers/recurrent.js';
+import { splitLast } from '../../src/layers/recurrent-gates.js';
 
 type DT = 'float32' | 'float64';
 const sig = (v: number): number => 1 / (1 + Math.exp(-v));

@@ -27,8 +27,6 @@ import { cpuDispatch } from '../backend/index.js';
 import { ndView } from '../backend/cpu/ndview.js';
 import { lstmStep } from '../backend/cpu/cell.js';
 import { lstmGateStep, splitLast } from './recurrent-gates.js';
-
-export { splitLast };
 import { asInput, type Activation } from './basic.js';
 import { type Initializer, glorotUniform, orthogonal } from './init.js';
 
