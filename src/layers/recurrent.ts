@@ -27,6 +27,7 @@ import { cpuDispatch } from '../backend/index.js';
 import { ndView } from '../backend/cpu/ndview.js';
 import { lstmStep } from '../backend/cpu/cell.js';
 import { lstmGateStep, splitLast } from './recurrent-gates.js';
+import { tracingDepth } from '../ad/tape.js';
 import { asInput, type Activation } from './basic.js';
 import { type Initializer, glorotUniform, orthogonal } from './init.js';
 
@@ -309,7 +310,10 @@ export const LSTMCell = layer(class LSTMCell extends CellBase<LSTMState> {
   override fusedStep(x: Tensor, state: LSTMState): [Tensor, LSTMState] | undefined {
     const { h, c } = state;
     const wx = this.weightIh, wh = this.weightHh, bx = this.biasIh, bh = this.biasHh, dtype = wx.dtype;
-    if (!cpuDispatch() || !fusable(x, dtype) || !fusable(h, dtype) || !fusable(c, dtype) || !fusable(wx, dtype) || !fusable(wh, dtype)) return undefined;
+    // not while any gradient records (e.g. the untaped first pass of a checkpoint): the fused
+    // step agrees with the operations to rounding only, and a gradient's value must not depend
+    // on which of its parts were taped
+    if (tracingDepth() > 0 || !cpuDispatch() || !fusable(x, dtype) || !fusable(h, dtype) || !fusable(c, dtype) || !fusable(wx, dtype) || !fusable(wh, dtype)) return undefined;
     if ((bx !== false && !fusable(bx, dtype)) || (bh !== false && !fusable(bh, dtype))) return undefined;
     const H = this.outputSize, kx = this.inputSize, batch = x.ndim === 2 ? x.shape[0]! : 1;
     const [hOut, cOut] = lstmStep(batch, kx, H, dtype === 'float32', wx.nd, wh.nd, bx === false ? null : bx.nd, bh === false ? null : bh.nd, x.nd, h.nd, c.nd);
