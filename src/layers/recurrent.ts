@@ -28,6 +28,7 @@ import { ndView } from '../backend/cpu/ndview.js';
 import { lstmStep } from '../backend/cpu/cell.js';
 import { lstmGateStep, splitLast } from './recurrent-gates.js';
 import { tracingDepth } from '../ad/tape.js';
+import { fusable } from '../backend/cpu/dense.js';
 import { asInput, type Activation } from './basic.js';
 import { type Initializer, glorotUniform, orthogonal } from './init.js';
 
@@ -86,10 +87,6 @@ export function unstack(x: Tensor, axis: number): Tensor[] {
   }) as Tensor[];
 }
 
-/** Is `t` an operand of the fused untraced step: untraced, on no device, of `dtype`, contiguous? (The backend is checked once by the caller.) */
-function fusable(t: Tensor, dtype: DType): boolean {
-  return t._ad === undefined && t.device === undefined && t.dtype === dtype && t.isContiguous;
-}
 
 function select(x: Tensor, axis: number, i: number): Tensor {
   if (axis === 0) return index(x, i);

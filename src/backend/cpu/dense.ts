@@ -10,13 +10,13 @@
  * @module
  */
 import { Tensor } from '../../tensor/tensor.js';
-import { allocate } from '../../tensor/dtype.js';
+import { type DType, allocate } from '../../tensor/dtype.js';
 import { cpuDispatch } from '../index.js';
 import { gemm, gemmTuning } from './gemm.js';
 import { tensorOf } from './ndview.js';
 
-/** Untraced, on the CPU, contiguous, of `w`'s dtype. */
-const plain = (t: Tensor, like: Tensor): boolean => t._ad === undefined && t.device === undefined && t.dtype === like.dtype && t.isContiguous;
+/** Can `t` be an operand of a fused untraced CPU path: untraced, on no device, of `dtype`, contiguous? */
+export const fusable = (t: Tensor, dtype: DType): boolean => t._ad === undefined && t.device === undefined && t.dtype === dtype && t.isContiguous;
 
 /**
  * `x·Wᵀ + b`, then relu when `relu`, for an untraced `x` of shape `[in]` or `[m, in]` with
@@ -25,7 +25,8 @@ const plain = (t: Tensor, like: Tensor): boolean => t._ad === undefined && t.dev
  * by the caller.
  */
 export function denseFewRows(x: Tensor, w: Tensor, b: Tensor | false, relu: boolean): Tensor | undefined {
-  if (x.ndim > 2 || !cpuDispatch() || !plain(x, w) || !plain(w, w) || (b !== false && !plain(b, w))) return undefined;
+  const dt = w.dtype;
+  if (x.ndim > 2 || !cpuDispatch() || !fusable(x, dt) || !fusable(w, dt) || (b !== false && !fusable(b, dt))) return undefined;
   const [out, inp] = w.shape as [number, number];
   const m = x.ndim === 2 ? x.shape[0]! : 1;
   if (m > gemmTuning.fewRowsMax || m === 0) return undefined;

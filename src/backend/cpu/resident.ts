@@ -67,7 +67,7 @@ function blockAt(at: number): Block | undefined {
 
 /** Take a reference on the block under `a` for as long as `a` lives. */
 function adopt(a: FloatArray): void {
-  if (a.byteOffset < RESIDENT_BASE || residentAddress(a) < 0) return;
+  if (residentAddress(a) < 0) return;
   const b = blockAt(a.byteOffset);
   if (b === undefined) return;
   b.refs++;
