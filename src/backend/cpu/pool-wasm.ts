@@ -134,13 +134,61 @@ function runMax(x: FloatArray, xShape: Shape4, p: Pool2dParams, withArg: boolean
       -(p.padding[0] * xShape[3] + p.padding[1]),
     );
   }
-  if (mode === 'avg') avgPoolWindows(x, xShape, p, outView, g.nvec > 0 ? g : null);
-  else maxPoolWindows(x, xShape, p, outView, withArg ? argView : null, g.nvec > 0 ? g : null);
+  // the reference loop only for a border: with the interior every window it would just skip them all
+  const allInterior = g.nvec > 0 && g.oy0 === 0 && g.oy1 === g.oh && g.ox0 === 0 && g.ox1 === g.ow;
+  if (!allInterior) {
+    if (mode === 'avg') avgPoolWindows(x, xShape, p, outView, g.nvec > 0 ? g : null);
+    else maxPoolWindows(x, xShape, p, outView, withArg ? argView : null, g.nvec > 0 ? g : null);
+  }
   return { k, view, outView, argView, L, count, e, f32 };
+}
+
+/** Whether `p` is the 2×2 window at stride 2 with no padding or dilation (every window is inside the input). */
+function isPlain2x2(p: Pool2dParams): boolean {
+  return p.kernel[0] === 2 && p.kernel[1] === 2 && p.stride[0] === 2 && p.stride[1] === 2
+    && p.padding[0] === 0 && p.padding[1] === 0 && p.dilation[0] === 1 && p.dilation[1] === 1;
+}
+
+/**
+ * Max-pooling values (no argmax) of float32 `x` with 2×2 windows at stride 2, no padding:
+ * the `maxv_f32_2x2s2` kernel (pmax over the four taps; see ./wasm/pool-kernel.ts), whose
+ * planes holding a NaN (or what might be one) are redone with the exact kernel, so results
+ * equal the exact kernel's bit for bit. Null when the arena would be too large.
+ */
+function maxValues2x2Wasm(x: Float32Array, xShape: Shape4): Float32Array | null {
+  const k = poolKernels();
+  if (!k) return null;
+  const [n, c, h, w] = xShape;
+  const oh = h >> 1, ow = w >> 1, planes = n * c, hw = h * w, ohw = oh * ow, count = planes * ohw;
+  if (count === 0) return new Float32Array(0);
+  const nvec = Math.ceil(ow / 4);
+  // slack: the last vector of a row reads up to 7 elements past it and writes up to 3 outputs past it
+  const X0 = CONTROL_BYTES, O0 = align(X0 + (x.length + 16) * 4), S0 = align(O0 + (count + 8) * 4), F0 = S0 + 64;
+  const end = F0 + planes * 4;
+  if (end > ARENA_LIMIT_BYTES) return null;
+  const view = k.eng.reserve(end + 64).f32;
+  view.set(x, X0 / 4);
+  const flagged = k.fns['maxv_f32_2x2s2']!(X0, O0, planes, hw, ohw, w, ow, oh, nvec, F0) as unknown as number;
+  if (flagged > 0) {
+    new Int32Array(view.buffer, S0, 4).set([0, 2, 4, 6]);
+    const flags = new Int32Array(view.buffer, F0, flagged).slice();
+    for (const plane of flags) {
+      // the exact kernel's last row overhangs into the next plane's first outputs: keep them
+      const next = O0 / 4 + (plane + 1) * ohw;
+      const kept = view.slice(next, next + 4);
+      k.fns['max_f32_s2_2x2']!(X0 + plane * hw * 4, O0 + plane * ohw * 4, 0, S0, 1, hw, ohw, w, ow, 0, oh, 0, nvec, 2, 2, 2, 1, 1, 2, 0);
+      view.set(kept, next);
+    }
+  }
+  return view.slice(O0 / 4, O0 / 4 + count);
 }
 
 /** {@link maxPool2d} (./pool.ts) on the wasm path; null if the arena would be too large. */
 export function maxPoolWasm(x: FloatArray, xShape: Shape4, p: Pool2dParams, withArg: boolean): { out: FloatArray; argmax: Int32Array | null } | null {
+  if (!withArg && x instanceof Float32Array && isPlain2x2(p)) {
+    const out = maxValues2x2Wasm(x, xShape);
+    if (out) return { out, argmax: null };
+  }
   const r = runMax(x, xShape, p, withArg, 0);
   if (!r) return null;
   return { out: r.outView.slice(), argmax: withArg ? r.argView.slice() : null };

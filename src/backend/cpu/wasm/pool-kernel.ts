@@ -18,6 +18,7 @@
  *   in scan order and divided by kh·kw (all taps are in bounds here), like the JS loop.
  * - `scatter_<dt>(dy, arg, dx, count)`: `dx[arg[i]] += dy[i]` for `arg[i] ≥ 0`, in order.
  * - `gather_<dt>(v, arg, out, count)`: `out[i] = arg[i] ≥ 0 ? v[arg[i]] : 0`.
+ * - `maxv_f32_2x2s2(…) → count`: values only of 2×2 windows at stride 2 (see `maxValues2x2`).
  *
  * @module
  */
@@ -231,6 +232,59 @@ function gatherKernel(fl: Flavor): FunctionBuilder {
   return f;
 }
 
+/**
+ * `maxv_f32_2x2s2(x, out, planes, hw, ohw, w, ow, oh, nvec, flags) → count`: values only
+ * (no argmax) of 2×2 windows at stride 2, no padding or dilation, float32: for each plane,
+ * every output row and `nvec` vectors of 4 columns (the last may overhang the row; its extra
+ * lanes land on the next row's outputs, written later, or in the caller's slack). Each row
+ * pair is loaded as two vectors per input row and split into even and odd columns, and the
+ * window maximum taken as `pmax(pmax(a, b), pmax(c, d))` over the taps a, b (top row) and
+ * c, d (bottom row): `pmax(x, y) = x < y ? y : x` keeps the left operand unless the right
+ * is strictly greater, and every left operand precedes its right one in scan order, so
+ * without NaN this is the first maximum, as the reference loop chooses it.
+ *
+ * NaN is not handled: the sum of the four vectors is checked for NaN per plane instead (a
+ * NaN tap makes it NaN; so can ±∞ taps or stray lanes past a row, harmlessly), and the index
+ * of every plane that failed is appended to the i32 list at `flags`; the caller redoes those
+ * planes with the exact kernel. Returns the number of planes listed.
+ */
+function maxValues2x2(): FunctionBuilder {
+  const f = new FunctionBuilder(Array<ValType>(10).fill(i32), [i32]);
+  const [X, OUT, PLANES, HW, OHW, W, OW, OH, NVEC, FLAGS] = range(0, 10) as [number, number, number, number, number, number, number, number, number, number];
+  const plane = f.local(i32), oy = f.local(i32), vi = f.local(i32), src = f.local(i32), dst = f.local(i32), nflag = f.local(i32), wb = f.local(i32);
+  const r0a = f.local(v128), r0b = f.local(v128), r1a = f.local(v128), r1b = f.local(v128), bad = f.local(v128);
+  const even = [...range(0, 4), ...range(8, 12), ...range(16, 20), ...range(24, 28)];
+  const odd = even.map((b) => b + 4);
+  f.get(W).i32(2).i32Shl().set(wb);
+  forLoop(f, plane, () => f.i32(0), () => f.get(PLANES), 1, () => {
+    f.v128Zero().set(bad);
+    forLoop(f, oy, () => f.i32(0), () => f.get(OH), 1, () => {
+      // byte addresses of input row 2·oy and output row oy of this plane
+      f.get(X).get(plane).get(HW).i32Mul().get(oy).get(W).i32Mul().i32(1).i32Shl().i32Add().i32(2).i32Shl().i32Add().set(src);
+      f.get(OUT).get(plane).get(OHW).i32Mul().get(oy).get(OW).i32Mul().i32Add().i32(2).i32Shl().i32Add().set(dst);
+      forLoop(f, vi, () => f.i32(0), () => f.get(NVEC), 1, () => {
+        f.get(src).v128Load(0).set(r0a);
+        f.get(src).v128Load(16).set(r0b);
+        f.get(src).get(wb).i32Add().tee(src).v128Load(0).set(r1a);
+        f.get(src).v128Load(16).set(r1b);
+        f.get(src).get(wb).i32Sub().i32(32).i32Add().set(src);
+        f.get(dst);
+        f.get(r0a).get(r0b).shuffle(even).get(r0a).get(r0b).shuffle(odd).f32x4Pmax();
+        f.get(r1a).get(r1b).shuffle(even).get(r1a).get(r1b).shuffle(odd).f32x4Pmax();
+        f.f32x4Pmax().v128Store(0);
+        f.get(r0a).get(r0b).f32x4Add().get(r1a).get(r1b).f32x4Add().f32x4Add().tee(r0a).get(r0a).f32x4Ne().get(bad).v128Or().set(bad);
+        f.inc(dst, 16);
+      });
+    });
+    f.get(bad).v128AnyTrue().if();
+    f.get(FLAGS).get(nflag).i32(2).i32Shl().i32Add().get(plane).i32Store();
+    f.inc(nflag, 1);
+    f.end();
+  });
+  f.get(nflag);
+  return f;
+}
+
 /** Build the module bytes (both dtypes). The memory is imported as `env.memory`. */
 export function buildPoolModule(memory: { shared: boolean; maxPages: number }): Uint8Array<ArrayBuffer> {
   const mod = new ModuleBuilder().importMemory({ module: 'env', name: 'memory', minPages: 1, maxPages: memory.maxPages, shared: memory.shared });
@@ -244,5 +298,6 @@ export function buildPoolModule(memory: { shared: boolean; maxPages: number }): 
     mod.addFunction(scatterKernel(fl), `scatter_${fl.sfx}`);
     mod.addFunction(gatherKernel(fl), `gather_${fl.sfx}`);
   }
+  mod.addFunction(maxValues2x2(), 'maxv_f32_2x2s2');
   return mod.toBytes();
 }
