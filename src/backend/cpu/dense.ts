@@ -12,7 +12,8 @@
 import { Tensor } from '../../tensor/tensor.js';
 import { type DType, allocate } from '../../tensor/dtype.js';
 import { cpuDispatch } from '../index.js';
-import { gemm, gemmTuning } from './gemm.js';
+import { fewRowsEngine, gemm, gemmTuning } from './gemm.js';
+import { denseDot } from './gemv.js';
 import { tensorOf } from './ndview.js';
 
 /** Can `t` be an operand of a fused untraced CPU path: untraced, on no device, of `dtype`, contiguous? */
@@ -32,6 +33,11 @@ export function denseFewRows(x: Tensor, w: Tensor, b: Tensor | false, relu: bool
   if (m > gemmTuning.fewRowsMax || m === 0) return undefined;
   const xn = x.nd, wn = w.nd;
   const y = allocate(w.dtype, m * out);
+  const eng = fewRowsEngine(m, out, inp);
+  const bn = b === false ? null : b.nd;
+  if (eng !== null && denseDot(eng, m, out, inp, xn.data, xn.offset, wn.data, wn.offset, bn && bn.data, bn ? bn.offset : 0, relu, y)) {
+    return tensorOf(y, x.ndim === 2 ? [m, out] : [out]);
+  }
   gemm(m, out, inp, xn.data, xn.offset, inp, 1, wn.data, wn.offset, 1, inp, y, 0, out);
   if (b !== false) {
     const bd = b.nd.data, bo = b.nd.offset;

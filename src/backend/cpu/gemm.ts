@@ -129,6 +129,16 @@ function choose(m: number, n: number, k: number, unitB: boolean): GemmVariant {
 }
 
 /**
+ * The engine on which `gemm` would run an m×n×k product with a resident, column-contiguous
+ * B (x·Wᵀ with W [n, k]) on the few-rows kernels, or null where it would take another path;
+ * for fused callers that must compute exactly what `gemm` computes.
+ */
+export function fewRowsEngine(m: number, n: number, k: number): WasmGemmEngine | null {
+  if (m > gemmTuning.fewRowsMax || (forced === 'auto' ? choose(m, n, k, true) : forced) !== 'wasm') return null;
+  return getEngine();
+}
+
+/**
  * General matrix multiply on strided row/column views:
  *   C[m×n] (+)= A[m×k] · B[k×n]
  * Element (i, j) of A is `a[aOff + i*aRs + j*aCs]`; likewise B. C is written at

@@ -17,7 +17,8 @@
  * @module
  */
 import type { FloatArray } from '../../tensor/dtype.js';
-import { CONTROL_BYTES, type WasmGemmEngine } from './wasm/gemm-kernel.js';
+import { CONTROL_BYTES, JOB_ARGS, type WasmGemmEngine, type WasmJob } from './wasm/gemm-kernel.js';
+import { runtime } from './runtime.js';
 
 
 const align16 = (x: number): number => (x + 15) & ~15;
@@ -49,6 +50,101 @@ function stageSpan(dst: FloatArray, at: number, src: FloatArray, off: number, rs
   if (hi - lo + 1 > 2 * rows * cols + 64) return -1;
   dst.set(src.subarray(lo, hi + 1), at);
   return at + off - lo;
+}
+
+/**
+ * Few-rows products of at least this many multiply-adds split their columns across the worker
+ * pool (when the operands are in the shared memory). Below it the hand-off costs more than
+ * the part it saves. @internal Exposed for tests and benchmarks.
+ */
+export const gemvTuning = { threadedMinMacs: 1 << 16 };
+
+/** When the last product big enough to split came (ms, performance.now). */
+let lastSplitCall = -Infinity;
+
+/** The workers' jobs of a split, reused (the pool copies the arguments when it publishes). */
+const splitJobs: WasmJob[] = [];
+
+/**
+ * Run the dot form (element addresses in the view, as in {@link gemmFewRows}) split over
+ * column ranges, one per thread, if the engine is the runtime's shared one, the pool is up and
+ * the product is big enough; false (having done nothing) otherwise. This thread computes the
+ * first range itself while the workers take the others, and takes over any a worker has not
+ * started, so a sleeping worker costs no wait. Each column's sum is the one-thread kernel's.
+ */
+function dotThreaded(
+  eng: WasmGemmEngine, f32: boolean, m: number, n: number, kp: number,
+  aAt: number, bAt: number, bLd: number, cAt: number, accumulate: boolean,
+): boolean {
+  if (m * n * kp < gemvTuning.threadedMinMacs || n < 8) return false;
+  const rt = runtime();
+  if (!rt || rt.engine !== eng || !eng.gemv) return false;
+  const pool = rt.pool();
+  const fn = rt.fn('gemv', f32 ? 'dot_f32' : 'dot_f64');
+  const key = `gemv:${Math.round(Math.log2(m * n * kp))}`;
+  if (!pool || fn < 0) return false;
+  const polling = pool.pollingCount(), now = performance.now();
+  const streaming = now - lastSplitCall < 1;
+  lastSplitCall = now;
+  if (polling === 0) {
+    // waking a sleeping worker costs this call more than the split saves; in a stream of
+    // calls it pays for the next ones
+    if (streaming) pool.wake();
+    return false;
+  }
+  if (!pool.worthIt(key)) return false;
+  const e = f32 ? 4 : 8, beta = accumulate ? 1 : 0;
+  const parts = Math.min(1 + polling, n >> 2);
+  const per = Math.ceil(n / parts / 4) * 4; // whole blocks of 4 columns per range
+  let count = 0;
+  for (let j0 = per; j0 < n; j0 += per, count++) {
+    const job = (splitJobs[count] ??= { fn, args: new Int32Array(JOB_ARGS) });
+    job.fn = fn;
+    job.args.set([m, Math.min(per, n - j0), kp * e, aAt * e, kp * e, (bAt + j0 * bLd) * e, bLd * e, (cAt + j0) * e, n * e, beta]);
+  }
+  const dot = f32 ? eng.gemv.dot_f32 : eng.gemv.dot_f64;
+  // the same columns on the same thread every call: each core's cache keeps its part of B
+  pool.run(splitJobs.slice(0, count), 0, () => dot(m, per, kp * e, aAt * e, kp * e, bAt * e, bLd * e, cAt * e, n * e, beta), key);
+  return true;
+}
+
+/** The dot form on staged operands (element addresses in the engine's view), split over the pool when that pays. */
+function runDot(
+  eng: WasmGemmEngine, f32: boolean, m: number, n: number, kp: number,
+  aAt: number, bAt: number, bLd: number, cAt: number, accumulate: boolean,
+): void {
+  if (dotThreaded(eng, f32, m, n, kp, aAt, bAt, bLd, cAt, accumulate)) return;
+  const e = f32 ? 4 : 8;
+  (f32 ? eng.gemv!.dot_f32 : eng.gemv!.dot_f64)(m, n, kp * e, aAt * e, kp * e, bAt * e, bLd * e, cAt * e, n * e, accumulate ? 1 : 0);
+}
+
+/**
+ * A dense layer's `y = x·Wᵀ + b`, then relu when `relu`, on the dot form, for contiguous
+ * x [m, k] and resident W [n, k] with k a whole number of vectors (W read in place); false
+ * (nothing done) otherwise. The bias is staged as C and the kernel adds the dot product to
+ * it, in the element type: the correctly rounded sum, as the add kernel computes it, so the
+ * values are bit for bit those of `gemm` then `add` then `relu`, without their passes.
+ */
+export function denseDot(
+  eng: WasmGemmEngine, m: number, n: number, k: number,
+  x: FloatArray, xOff: number, w: FloatArray, wOff: number, b: FloatArray | null, bOff: number,
+  relu: boolean, y: FloatArray,
+): boolean {
+  const f32 = y instanceof Float32Array, e = f32 ? 4 : 8;
+  const wAt = eng.residentAddress(w);
+  if (!eng.gemv || wAt < 0 || k % (16 / e) !== 0) return false;
+  const aAt = CONTROL_BYTES / e, cAt = align16((aAt + m * k) * e) / e;
+  const view = f32 ? eng.reserve((cAt + m * n) * e + 64).f32 : eng.reserve((cAt + m * n) * e + 64).f64;
+  view.set(x.subarray(xOff, xOff + m * k), aAt);
+  if (b !== null) for (let i = 0; i < m; i++) view.set(b.subarray(bOff, bOff + n), cAt + i * n);
+  runDot(eng, f32, m, n, k, aAt, wAt / e + wOff, k, cAt, b !== null);
+  if (relu) {
+    for (let p = 0; p < m * n; p++) {
+      const v = view[cAt + p]!;
+      y[p] = v < 0 ? 0 : v;
+    }
+  } else y.set(view.subarray(cAt, cAt + m * n));
+  return true;
 }
 
 /**
@@ -97,7 +193,7 @@ export function gemmFewRows(
       stageRows(view, bAt0, kp, b, bOff, bCs, 1, n, k); // column j of B as row j, padded
     }
     if (accumulate) stageRows(view, cAt, n, c, cOff, cRs, 1, m, n);
-    (f32 ? x.dot_f32 : x.dot_f64)(m, n, kp * e, aAt * e, kp * e, bAt * e, bLd * e, cAt * e, n * e, accumulate ? 1 : 0);
+    runDot(eng, f32, m, n, kp, aAt, bAt, bLd, cAt, accumulate);
     for (let i = 0; i < m; i++) c.set(view.subarray(cAt + i * n, cAt + i * n + n), cOff + i * cRs);
     return true;
   }

@@ -11,6 +11,7 @@
  */
 import { buildConvModule } from './wasm/conv-kernel.js';
 import { buildElementwiseModule } from './wasm/elementwise-kernel.js';
+import { buildGemvModule } from './wasm/gemv-kernel.js';
 import { MAX_PAGES, WasmGemmEngine } from './wasm/gemm-kernel.js';
 import { createThreadPool, threadsSupported, type PoolSpec, type ThreadPool } from './threads.js';
 
@@ -52,6 +53,7 @@ export class WasmRuntime {
     const builders: Record<string, (m: { shared: boolean; maxPages: number }) => Uint8Array<ArrayBuffer>> = {
       ew: buildElementwiseModule,
       conv: buildConvModule,
+      gemv: buildGemvModule, // the engine has its own instance; this one is for the job table
     };
     for (const [key, build] of Object.entries(builders)) {
       try {

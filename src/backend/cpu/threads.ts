@@ -28,21 +28,24 @@ import { CONTROL_BYTES, JOB_ARGS, type WasmJob } from './wasm/gemm-kernel.js';
  *   NJOBS     number of jobs in the batch (0 while the batch is being written)
  *   FINISHED  jobs completed in the batch; the caller waits on it
  *   jobs      MAX_JOBS entries of JOB_WORDS: fn, args…, status (1 ok, 2 threw)
- *   workers   one READY and one COUNT word per worker
+ *   workers   READY, COUNT and SLEEPING words per worker (SLEEPING 1 while it blocks in
+ *             Atomics.wait rather than polling)
  */
 const GEN = 0, NEXT = 1, NJOBS = 2, FINISHED = 3;
 const JOBS = 16;
 const JOB_WORDS = JOB_ARGS + 2, STATUS = JOB_ARGS + 1;
 const MAX_JOBS = 32;
 const WORKERS = JOBS + MAX_JOBS * JOB_WORDS;
-const MAX_WORKERS = Math.floor((CONTROL_BYTES / 4 - WORKERS) / 2);
+const WORKER_WORDS = 3;
+const MAX_WORKERS = Math.floor((CONTROL_BYTES / 4 - WORKERS) / WORKER_WORDS);
 /**
- * Polls before blocking: waking a futex-blocked thread costs tens of microseconds, so a
- * worker that just finished keeps polling briefly for a follow-up batch (back-to-back
- * calls), and the caller polls before sleeping on the workers' completion. (Polling for a
- * fixed 0.3 ms instead did not change the interleaved 128³ matmul of `npm run bench`.)
+ * Polls before blocking: waking a thread blocked in `Atomics.wait` costs the waker ~25–35 µs
+ * on the dev box's VM (an idle vCPU), and the woken worker starts polling 0.07–1.4 ms later,
+ * so a worker that just finished keeps polling for a follow-up batch for WORKER_POLL_MS
+ * (back-to-back calls, and the few-µs products that use the pool only while it polls), and
+ * the caller polls before sleeping on the workers' completion (~8 ns a poll there).
  */
-const WORKER_SPINS = 20000;
+const WORKER_POLL_MS = 2;
 const CALLER_SPINS = 2000;
 
 /**
@@ -57,13 +60,20 @@ const WORKER_BODY = `
 const inst = modules.map((m) => new WebAssembly.Instance(m, { env: { memory } }).exports);
 const fns = table.map(([m, name]) => inst[m][name]);
 const ctl = new Int32Array(memory.buffer, 0, ${CONTROL_BYTES / 4});
-const READY = ${WORKERS} + 2 * id, COUNT = READY + 1;
+const READY = ${WORKERS} + ${WORKER_WORDS} * id, COUNT = READY + 1, SLEEPING = READY + 2;
 Atomics.store(ctl, READY, 1);
 let gen = Atomics.load(ctl, ${GEN});
 for (;;) {
-  let spins = 0;
+  let spins = 0, since = performance.now();
   while (Atomics.load(ctl, ${GEN}) === gen) {
-    if (++spins > ${WORKER_SPINS}) { Atomics.wait(ctl, ${GEN}, gen); spins = 0; }
+    if ((++spins & 1023) === 0 && performance.now() - since > ${WORKER_POLL_MS}) {
+      // SLEEPING before the wait's check of GEN, and the caller bumps GEN before it reads
+      // SLEEPING: either the caller sees it and notifies, or the wait sees the new GEN
+      Atomics.store(ctl, SLEEPING, 1);
+      Atomics.wait(ctl, ${GEN}, gen);
+      Atomics.store(ctl, SLEEPING, 0);
+      since = performance.now();
+    }
   }
   gen = Atomics.load(ctl, ${GEN});
   for (;;) {
@@ -246,13 +256,13 @@ export class ThreadPool {
 
   constructor(private readonly spec: PoolSpec, size: number, threadHost: ThreadHost) {
     this.ctl = new Int32Array(spec.memory.buffer, 0, CONTROL_BYTES / 4);
-    this.ctl.fill(0, 0, WORKERS + 2 * size);
+    this.ctl.fill(0, 0, WORKERS + WORKER_WORDS * size);
     for (let w = 0; w < size; w++) {
       this.dead.push(false);
       // A worker that fails to start or dies is not counted as ready any more.
       const retire = (): void => {
         this.dead[w] = true;
-        Atomics.store(this.ctl, WORKERS + 2 * w, 0);
+        Atomics.store(this.ctl, WORKERS + WORKER_WORDS * w, 0);
       };
       this.workers.push(threadHost.spawn({ modules: spec.modules, memory: spec.memory, id: w, table: spec.table }, retire));
     }
@@ -271,7 +281,7 @@ export class ThreadPool {
   }
 
   private isReady(w: number): boolean {
-    return !this.dead[w] && Atomics.load(this.ctl, WORKERS + 2 * w) === 1;
+    return !this.dead[w] && Atomics.load(this.ctl, WORKERS + WORKER_WORDS * w) === 1;
   }
 
   /**
@@ -283,7 +293,7 @@ export class ThreadPool {
   waitReady(timeoutMs = 5000): number {
     const end = performance.now() + timeoutMs;
     for (let w = 0; w < this.workers.length; w++) {
-      const i = WORKERS + 2 * w;
+      const i = WORKERS + WORKER_WORDS * w;
       while (!this.dead[w] && Atomics.load(this.ctl, i) !== 1) {
         const left = end - performance.now();
         if (left <= 0) return this.readyCount();
@@ -306,12 +316,33 @@ export class ThreadPool {
   }
 
   /**
-   * Rouse workers that fell asleep waiting for jobs, so they are polling by the time the
-   * caller has staged its operands and posts (a futex wake-up takes tens of µs; the staging
-   * copies hide it). Cheap when they are already polling.
+   * Rouse workers that fell asleep waiting for jobs, so they are polling for the next calls
+   * (a futex wake-up costs this thread tens of µs; nothing when none sleeps).
    */
   wake(): void {
-    Atomics.notify(this.ctl, GEN);
+    // a generation with no jobs: a worker about to wait sees it changed (see the worker's loop)
+    Atomics.add(this.ctl, GEN, 1);
+    if (this.anySleeping()) Atomics.notify(this.ctl, GEN);
+  }
+
+  private anySleeping(): boolean {
+    for (let w = 0; w < this.workers.length; w++) {
+      if (Atomics.load(this.ctl, WORKERS + WORKER_WORDS * w + 2) === 1) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Workers that are up and polling for jobs now, not asleep in `Atomics.wait`. A job handed
+   * to a sleeping worker waits for a futex wake-up (tens of µs, ~100 µs on a VM's idle
+   * vCPU), so a product of a few µs should run here and only {@link ThreadPool.wake} it.
+   */
+  pollingCount(): number {
+    let r = 0;
+    for (let w = 0; w < this.workers.length; w++) {
+      if (this.isReady(w) && Atomics.load(this.ctl, WORKERS + WORKER_WORDS * w + 2) === 0) r++;
+    }
+    return r;
   }
 
   /**
@@ -333,7 +364,7 @@ export class ThreadPool {
 
   /** Jobs completed by each worker so far (lets tests prove the workers really ran). */
   jobCounts(): number[] {
-    return this.workers.map((_, w) => Atomics.load(this.ctl, WORKERS + 2 * w + 1));
+    return this.workers.map((_, w) => Atomics.load(this.ctl, WORKERS + WORKER_WORDS * w + 1));
   }
 
   /**
@@ -342,7 +373,8 @@ export class ThreadPool {
    * that is slow to wake (its core busy elsewhere) costs only its share of the parallelism,
    * not a wait. With `reserve` > 0 the calling thread leaves the last `reserve` jobs of each
    * batch to the workers (for the forced `'threaded'` variants, whose point is to exercise
-   * the workers). A job whose worker reported an error is re-run here.
+   * the workers). `meanwhile` is this thread's own share, if it has one (see `runBatch`).
+   * A job whose worker reported an error is re-run here.
    */
   run(jobs: WasmJob[], reserve = 0, meanwhile?: () => void, key = ''): void {
     const r = Math.min(reserve, this.readyCount());
@@ -352,11 +384,15 @@ export class ThreadPool {
   }
 
   /**
-   * One batch. `meanwhile`, if given, runs on this thread right after the batch is published,
-   * before it claims jobs: work that only this thread can do. (Tried and dropped: touching the
-   * fresh output array there, so its page faults overlap the workers' computing — on the dev
-   * box's VM faults taken while the other core is busy cost up to ~4x more: exp over 1e6
-   * float32 after 3 ms of other work took 7.8 ms with it, 3.7 ms without.)
+   * One batch. `meanwhile`, if given, is this thread's own share, of about one job's cost: it
+   * runs right after the batch is published, then this thread claims whatever jobs no worker
+   * has taken. So the workers' jobs are theirs while they are polling (a split like that keeps
+   * each core's part of the operands in its own cache, and an eager worker cannot take this
+   * thread's share, as it can with `reserve`), and a sleeping worker costs no wait.
+   * (Tried and dropped there: touching the fresh output array, so its page faults overlap
+   * the workers' computing — on the dev box's VM faults taken while the other core is busy
+   * cost up to ~4x more: exp over 1e6 float32 after 3 ms of other work took 7.8 ms with it,
+   * 3.7 ms without.)
    */
   private runBatch(jobs: WasmJob[], from: number, to: number, reserve: number, meanwhile: (() => void) | undefined, key: string): void {
     const ctl = this.ctl, n = to - from, mineUpTo = Math.max(1, n - reserve);
@@ -372,7 +408,8 @@ export class ThreadPool {
     Atomics.store(ctl, FINISHED, 0);
     Atomics.store(ctl, NJOBS, n);
     Atomics.add(ctl, GEN, 1);
-    Atomics.notify(ctl, GEN);
+    if (this.anySleeping()) Atomics.notify(ctl, GEN); // after the bump (see the worker's loop)
+    const tm = performance.now();
     meanwhile?.();
     let mine = 0;
     const t0 = performance.now();
@@ -392,10 +429,12 @@ export class ThreadPool {
       if (done >= n) break;
       if (++spins > CALLER_SPINS) pause(ctl, FINISHED, done, 50);
     }
-    if (reserve === 0 && mine > 0 && n > 1) {
+    if (meanwhile !== undefined || (reserve === 0 && mine > 0 && n > 1)) {
       // speed-up estimate: this thread's time per job × all jobs, over the time the batch took
+      // (with a share of its own: that share's time × (jobs + 1))
       const t2 = performance.now();
-      const est = t2 > t0 ? ((t1 - t0) * n) / mine / (t2 - t0) : 1;
+      const est = meanwhile !== undefined ? (t2 > tm ? ((t0 - tm) * (n + 1)) / (t2 - tm) : 1)
+        : t2 > t0 ? ((t1 - t0) * n) / mine / (t2 - t0) : 1;
       let g = this.gate.get(key);
       if (g === undefined) this.gate.set(key, (g = { gain: 2, skip: 0 }));
       g.gain = 0.75 * g.gain + 0.25 * est;
