@@ -74,7 +74,7 @@ const splitJobs: WasmJob[] = [];
  */
 function dotThreaded(
   eng: WasmGemmEngine, f32: boolean, m: number, n: number, kp: number,
-  aAt: number, bAt: number, bLd: number, cAt: number, accumulate: boolean,
+  aAt: number, bAt: number, bLd: number, cAt: number, flags: number,
 ): boolean {
   if (m * n * kp < gemvTuning.threadedMinMacs || n < 8) return false;
   const rt = runtime();
@@ -93,7 +93,7 @@ function dotThreaded(
     return false;
   }
   if (!pool.worthIt(key)) return false;
-  const e = f32 ? 4 : 8, beta = accumulate ? 1 : 0;
+  const e = f32 ? 4 : 8, beta = flags;
   const parts = Math.min(1 + polling, n >> 2);
   const per = Math.ceil(n / parts / 4) * 4; // whole blocks of 4 columns per range
   let count = 0;
@@ -108,22 +108,26 @@ function dotThreaded(
   return true;
 }
 
-/** The dot form on staged operands (element addresses in the engine's view), split over the pool when that pays. */
+/**
+ * The dot form on staged operands (element addresses in the engine's view), split over the
+ * pool when that pays. `flags`: the kernel's beta (1 accumulate into C, 2 relu).
+ */
 function runDot(
   eng: WasmGemmEngine, f32: boolean, m: number, n: number, kp: number,
-  aAt: number, bAt: number, bLd: number, cAt: number, accumulate: boolean,
+  aAt: number, bAt: number, bLd: number, cAt: number, flags: number,
 ): void {
-  if (dotThreaded(eng, f32, m, n, kp, aAt, bAt, bLd, cAt, accumulate)) return;
+  if (dotThreaded(eng, f32, m, n, kp, aAt, bAt, bLd, cAt, flags)) return;
   const e = f32 ? 4 : 8;
-  (f32 ? eng.gemv!.dot_f32 : eng.gemv!.dot_f64)(m, n, kp * e, aAt * e, kp * e, bAt * e, bLd * e, cAt * e, n * e, accumulate ? 1 : 0);
+  (f32 ? eng.gemv!.dot_f32 : eng.gemv!.dot_f64)(m, n, kp * e, aAt * e, kp * e, bAt * e, bLd * e, cAt * e, n * e, flags);
 }
 
 /**
  * A dense layer's `y = x·Wᵀ + b`, then relu when `relu`, on the dot form, for contiguous
- * x [m, k] and resident W [n, k] with k a whole number of vectors (W read in place); false
- * (nothing done) otherwise. The bias is staged as C and the kernel adds the dot product to
- * it, in the element type: the correctly rounded sum, as the add kernel computes it, so the
- * values are bit for bit those of `gemm` then `add` then `relu`, without their passes.
+ * x [m, k] and W [n, k] with k a whole number of vectors (a resident W is read in place, any
+ * other copied in); false (nothing done) otherwise. The bias is staged as C and the kernel adds the dot product to
+ * it, in the element type: the correctly rounded sum, as the add kernel computes it; relu is
+ * the kernel's last step. So the values are bit for bit those of `gemm` then `add` then
+ * `relu`, without their passes.
  */
 export function denseDot(
   eng: WasmGemmEngine, m: number, n: number, k: number,
@@ -131,19 +135,17 @@ export function denseDot(
   relu: boolean, y: FloatArray,
 ): boolean {
   const f32 = y instanceof Float32Array, e = f32 ? 4 : 8;
-  const wAt = eng.residentAddress(w);
-  if (!eng.gemv || wAt < 0 || k % (16 / e) !== 0) return false;
+  if (!eng.gemv || k % (16 / e) !== 0) return false;
+  const wRes = eng.residentAddress(w);
   const aAt = CONTROL_BYTES / e, cAt = align16((aAt + m * k) * e) / e;
-  const view = f32 ? eng.reserve((cAt + m * n) * e + 64).f32 : eng.reserve((cAt + m * n) * e + 64).f64;
+  const wAt = wRes >= 0 ? wRes / e + wOff : align16((cAt + m * n) * e) / e; // else staged after C
+  const view = f32 ? eng.reserve((wRes >= 0 ? cAt + m * n : wAt + n * k) * e + 64).f32
+    : eng.reserve((wRes >= 0 ? cAt + m * n : wAt + n * k) * e + 64).f64;
   view.set(x.subarray(xOff, xOff + m * k), aAt);
   if (b !== null) for (let i = 0; i < m; i++) view.set(b.subarray(bOff, bOff + n), cAt + i * n);
-  runDot(eng, f32, m, n, k, aAt, wAt / e + wOff, k, cAt, b !== null);
-  if (relu) {
-    for (let p = 0; p < m * n; p++) {
-      const v = view[cAt + p]!;
-      y[p] = v < 0 ? 0 : v;
-    }
-  } else y.set(view.subarray(cAt, cAt + m * n));
+  if (wRes < 0) view.set(w.subarray(wOff, wOff + n * k), wAt);
+  runDot(eng, f32, m, n, k, aAt, wAt, k, cAt, (b !== null ? 1 : 0) | (relu ? 2 : 0));
+  y.set(view.subarray(cAt, cAt + m * n));
   return true;
 }
 
@@ -193,7 +195,7 @@ export function gemmFewRows(
       stageRows(view, bAt0, kp, b, bOff, bCs, 1, n, k); // column j of B as row j, padded
     }
     if (accumulate) stageRows(view, cAt, n, c, cOff, cRs, 1, m, n);
-    runDot(eng, f32, m, n, kp, aAt, bAt, bLd, cAt, accumulate);
+    runDot(eng, f32, m, n, kp, aAt, bAt, bLd, cAt, accumulate ? 1 : 0);
     for (let i = 0; i < m; i++) c.set(view.subarray(cAt + i * n, cAt + i * n + n), cOff + i * cRs);
     return true;
   }

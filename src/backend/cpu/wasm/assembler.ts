@@ -129,7 +129,7 @@ const OP = {
   i32Load: 0x28, f32Load: 0x2a, f64Load: 0x2b, i32Store: 0x36, f32Store: 0x38, f64Store: 0x39,
   i32Const: 0x41, f32Const: 0x43, f64Const: 0x44,
   i32Eqz: 0x45, i32Eq: 0x46, i32Ne: 0x47, i32LtS: 0x48, i32LtU: 0x49, i32GtS: 0x4a, i32GtU: 0x4b,
-  i32LeS: 0x4c, i32LeU: 0x4d, i32GeS: 0x4e, i32GeU: 0x4f,
+  i32LeS: 0x4c, i32LeU: 0x4d, i32GeS: 0x4e, i32GeU: 0x4f, f32Lt: 0x5d, f64Lt: 0x63,
   i32Add: 0x6a, i32Sub: 0x6b, i32Mul: 0x6c, i32DivS: 0x6d, i32DivU: 0x6e, i32RemS: 0x6f, i32RemU: 0x70,
   i32And: 0x71, i32Or: 0x72, i32Xor: 0x73, i32Shl: 0x74, i32ShrS: 0x75, i32ShrU: 0x76,
   f32Add: 0x92, f32Mul: 0x94, f64Add: 0xa0, f64Mul: 0xa2, f64Min: 0xa4, f64Max: 0xa5,
@@ -271,6 +271,8 @@ export class FunctionBuilder {
   i32DivU(): this { return this.op(OP.i32DivU); }
   i32RemU(): this { return this.op(OP.i32RemU); }
   i32And(): this { return this.op(OP.i32And); }
+  f32Lt(): this { return this.op(OP.f32Lt); }
+  f64Lt(): this { return this.op(OP.f64Lt); }
   i32Or(): this { return this.op(OP.i32Or); }
   i32Shl(): this { return this.op(OP.i32Shl); }
   i32ShrU(): this { return this.op(OP.i32ShrU); }

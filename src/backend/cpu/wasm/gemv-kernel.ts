@@ -12,7 +12,8 @@
  *   partial blocks of 1 row and 1 vector. `nb` is n in bytes, a multiple of 16: callers pad
  *   B's rows (and C's) to it.
  *
- * All addresses and strides are in bytes; `beta` 1 adds into C, 0 overwrites. Sums are
+ * All addresses and strides are in bytes; `beta` bit 0 set adds into C, clear overwrites; in
+ * the dot form bit 1 applies relu to each result (`v < 0 ? 0 : v`, after the add). Sums are
  * taken in the element type, in lane order then pairwise across lanes (so results differ
  * from the JavaScript loops by rounding only).
  *
@@ -37,6 +38,9 @@ interface Flavor {
   load(f: FunctionBuilder): FunctionBuilder;
   store(f: FunctionBuilder): FunctionBuilder;
   add(f: FunctionBuilder): FunctionBuilder;
+  /** Push the scalar zero. */
+  zero(f: FunctionBuilder): FunctionBuilder;
+  lt(f: FunctionBuilder): FunctionBuilder;
 }
 
 const F32: Flavor = {
@@ -45,6 +49,7 @@ const F32: Flavor = {
   hsum: (f, t) => f.tee(t).f32x4ExtractLane(0).get(t).f32x4ExtractLane(1).f32Add()
     .get(t).f32x4ExtractLane(2).get(t).f32x4ExtractLane(3).f32Add().f32Add(),
   load: (f) => f.f32Load(), store: (f) => f.f32Store(), add: (f) => f.f32Add(),
+  zero: (f) => f.f32(0), lt: (f) => f.f32Lt(),
 };
 
 const F64: Flavor = {
@@ -52,6 +57,7 @@ const F64: Flavor = {
   vadd: (f) => f.f64x2Add(), vmul: (f) => f.f64x2Mul(), splatLoad: (f) => f.v128Load64Splat(),
   hsum: (f, t) => f.tee(t).f64x2ExtractLane(0).get(t).f64x2ExtractLane(1).f64Add(),
   load: (f) => f.f64Load(), store: (f) => f.f64Store(), add: (f) => f.f64Add(),
+  zero: (f) => f.f64(0), lt: (f) => f.f64Lt(),
 };
 
 /**
@@ -96,11 +102,15 @@ function dotBlock(fl: Flavor, rows: number, cols: number): FunctionBuilder {
       const at = (): void => void f.get(C).get(LDC).i32(r).i32Mul().i32Add().i32(q * fl.e).i32Add();
       at();
       fl.hsum(f.get(acc[r * cols + q]!), t).set(s);
-      f.get(BETA).if();
+      f.get(BETA).i32(1).i32And().if();
       at();
       fl.load(f);
       f.get(s);
       fl.add(f).set(s);
+      f.end();
+      f.get(BETA).i32(2).i32And().if();
+      fl.zero(f).get(s); // relu as the relu kernel: v < 0 ? 0 : v (NaN and −0 pass)
+      fl.lt(fl.zero(f.get(s))).select().set(s);
       f.end();
       f.get(s);
       fl.store(f);
