@@ -114,6 +114,21 @@ test('the threaded variant hands images to the workers', () => {
   assert.equal(Array.from(a), Array.from(b), 'same sums in the same order');
 });
 
+test('threaded: image counts that do not split evenly over the jobs equal one thread bit for bit, and the definition', () => {
+  if (!VARIANTS.includes('threaded')) return;
+  const p: Conv2dParams = { stride: [1, 1], padding: [0, 1], dilation: [1, 1], groups: 1 };
+  for (const n of [2, 5, 7, 9, 13]) {
+    const xs: Shape4 = [n, 3, 9, 10], ws: Shape4 = [5, 3, 3, 3];
+    const x = random(size(xs), n), w = random(size(ws), n + 1);
+    const a = withVariant('threaded', () => conv2d(x, xs, w, ws, p));
+    const b = withVariant('direct', () => conv2d(x, xs, w, ws, p));
+    assert.is(a.length, b.length);
+    for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) assert.unreachable(`n ${n}: y[${i}] = ${a[i]} threaded, ${b[i]} on one thread`);
+    const { y } = reference(x, xs, w, ws, p);
+    for (let i = 0; i < y.length; i++) if (!(Math.abs(a[i]! - y[i]!) <= 1e-4 * (1 + Math.abs(y[i]!)))) assert.unreachable(`n ${n}: y[${i}] = ${a[i]}, expected ${y[i]}`);
+  }
+});
+
 test('outside the direct kernel (stride, dilation, wide or narrow output, float64) every variant is im2col', () => {
   const cases: { xs: Shape4; ws: Shape4; p: Conv2dParams }[] = [
     { xs: [2, 3, 12, 12], ws: [4, 3, 3, 3], p: { stride: [2, 1], padding: [0, 0], dilation: [1, 1], groups: 1 } },
