@@ -16,6 +16,7 @@
  * @module
  */
 import { customGradient } from '../ad/custom.js';
+import { tracingDepth } from '../ad/tape.js';
 import { bind, cpuDispatch } from '../backend/index.js';
 import { conv2dBiasRelu, conv2dOutputShape, type Shape4 } from '../backend/cpu/conv.js';
 import { tensorOf } from '../backend/cpu/ndview.js';
@@ -41,10 +42,14 @@ function composite(x: Tensor, w: Tensor, b: Tensor | null, p: Conv2dParams, relu
   return relu ? reluOp(y) : y;
 }
 
-/** The fused forward kernel on plain CPU tensors. */
+/**
+ * The fused forward kernel on plain CPU tensors. Only while no gradient is open may it take
+ * the Winograd path, whose rounding differs from the kernels a gradient's recomputation runs.
+ */
 function fusedForward(x: Tensor, w: Tensor, b: Tensor | null, p: Conv2dParams, relu: boolean): Tensor {
   const xs = x.shape as unknown as Shape4, ws = w.shape as unknown as Shape4;
-  return tensorOf(conv2dBiasRelu(x.data, xs, w.data, ws, p, b === null ? null : b.data, relu), conv2dOutputShape(xs, ws, p));
+  const inference = tracingDepth() === 0;
+  return tensorOf(conv2dBiasRelu(x.data, xs, w.data, ws, p, b === null ? null : b.data, relu, inference), conv2dOutputShape(xs, ws, p));
 }
 
 /**

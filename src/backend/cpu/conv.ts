@@ -34,6 +34,7 @@ import { allocate, dtypeOf, type FloatArray } from '../../tensor/dtype.js';
 import { gemm } from './gemm.js';
 import { DIRECT_INPUT_MAX_EXCESS, getConvVariant, tryDirectConv, tryDirectConvFilter } from './conv-direct.js';
 import { convEpilogueInPlace } from './conv-epilogue.js';
+import { winogradApplies, winogradConv3x3 } from './conv-winograd.js';
 
 /** A 4-D shape `[N, C, H, W]` (or `[O, C/groups, KH, KW]` for filters). */
 export type Shape4 = readonly [number, number, number, number];
@@ -331,11 +332,21 @@ export function conv2d(x: FloatArray, xShape: Shape4, w: FloatArray, wShape: Sha
  * relu kernels round, so the result equals those three operations bit for bit. The direct
  * kernel does both before it stores each output block; other paths make one in-place pass
  * over the fresh output instead of two passes that each allocate a new one.
+ *
+ * With `inference` (the caller knows that no gradient records the result) large float32 3×3
+ * convolutions may run by Winograd F(2×2, 3×3) instead (conv-winograd.ts): fewer
+ * multiply-adds, different rounding, so never where a gradient could see both.
  */
 export function conv2dBiasRelu(
   x: FloatArray, xShape: Shape4, w: FloatArray, wShape: Shape4, p: Conv2dParams, bias: FloatArray | null, relu: boolean,
+  inference = false,
 ): FloatArray {
   const g = geometry(xShape, wShape, p);
+  if (inference && winogradApplies(x, w, bias, g)) {
+    // null: some output is not finite, which the direct kernels handle as the definition does
+    const y = winogradConv3x3(x as Float32Array, w as Float32Array, g, bias as Float32Array | null, relu);
+    if (y !== null) return y;
+  }
   if (g.n * g.o * g.ohw > 0 && g.k > 0 && !isPointwise(g) && (bias === null || bias instanceof Float32Array)) {
     const direct = tryDirectConv(x, w, g, { bias, relu });
     if (direct !== null) return direct;

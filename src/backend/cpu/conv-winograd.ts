@@ -1,0 +1,271 @@
+/**
+ * Winograd F(2×2, 3×3) convolution for float32 inference (Lavin & Gray, "Fast Algorithms for
+ * Convolutional Neural Networks", 2015): each 2×2 block of outputs of a 3×3, stride-1,
+ * dilation-1, one-group convolution is `Aᵀ [Σ_c (G g_c Gᵀ) ⊙ (Bᵀ d_c B)] A`, where g_c is the
+ * filter of input channel c and d_c the 4×4 input tile under the block. The sum over c for one
+ * of the 16 tile positions ξ is a matrix product over all tiles at once:
+ *
+ *   M_ξ [O × tiles] = U_ξ [O × C] · V_ξ [C × tiles],   U = G g Gᵀ, V = Bᵀ d B,
+ *
+ * 16 products with 16/36 of the direct convolution's multiply-adds, run on {@link gemm}.
+ *
+ *   Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1],  G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1],
+ *   Aᵀ = [1 1 1 0; 0 1 −1 −1].
+ *
+ * The transforms round differently from the direct sum (see the error bound in
+ * spec/backend/cpu/conv-winograd.spec.ts), so the path runs only where no gradient records
+ * anything (the caller decides) and only for problems where it was measured faster. A
+ * non-finite input or weight spreads through a whole tile in the transforms (∞ − ∞ = NaN
+ * where the direct sum gives ∞, and ∞ · 0 = NaN from taps the direct sum never multiplies),
+ * and such a value always reaches some output; so whenever an output (before relu) is not
+ * finite, the caller recomputes with the direct kernel.
+ *
+ * @module
+ */
+import type { FloatArray } from '../../tensor/dtype.js';
+import { getConvVariant } from './conv-direct.js';
+import { gemm, getGemmVariant } from './gemm.js';
+
+/** What {@link winogradConv3x3} needs to know about the convolution (stride and dilation 1, one group, 3×3). */
+export interface WinogradGeometry {
+  readonly n: number; readonly c: number; readonly h: number; readonly w: number;
+  readonly o: number; readonly oh: number; readonly ow: number;
+  readonly ph: number; readonly pw: number;
+}
+
+/** The convolution parameters {@link winogradApplies} checks, beyond {@link WinogradGeometry}. */
+export interface WinogradCandidate extends WinogradGeometry {
+  readonly kh: number; readonly kw: number;
+  readonly sh: number; readonly sw: number; readonly dh: number; readonly dw: number;
+  readonly groups: number;
+}
+
+/*
+ * Size gate, measured on the 2-core dev box (load 1.0-1.2, each shape's calls alternated in
+ * one process, medians of 20; /tmp scratch), today's automatic path (im2col + gemm, threaded
+ * where large) against Winograd, ms:
+ *   [2,96,14,14]*[64,96]     3.74 -> 2.94    [2,128,14,14]*[128,128]   6.30 -> 5.21
+ *   [4,128,14,14]*[128,128] 10.79 -> 7.81    [2,128,28,28]*[128,128]  19.13 -> 13.43
+ *   [8,128,28,28]*[128,128] 86.83 -> 65.17   [16,128,14,14]*[64,128]  32.16 -> 19.73
+ *   [4,96,32,32]*[96,96]    37.94 -> 23.31   [4,192,14,14]*[192,192]  24.46 -> 20.12
+ *   [4,256,14,14]*[256,256] 38.53 -> 26.32   [8,256,14,14]*[256,256]  69.49 -> 54.75
+ *   [2,256,28,28]*[256,256] 72.94 -> 58.93
+ * and where it did not pay (kept off by the rules below):
+ *   [2,256,14,14]*[256,256] 17.55 -> 19.47, [3,256,..] 30.3 -> 28.1, [2,192,14,14] 12.4 -> 11.6
+ *     (98-147 tiles: its 16 products stay on one thread while im2col's one product is threaded);
+ *   7×7 outputs: [8,256,7,7] 21.3 -> 24.4, [16,256,7,7] 39.9 -> 40.1, [16,512,7,7] 127 -> 129
+ *     (16 tiles hold 64 outputs for 49: 1.72x fewer multiply-adds instead of 2.25x);
+ *   [1,256,14,14] 7.7 -> 12 (49 tiles); [2,128,7,7] 2.0 -> 9.6 (32 tiles); [4,72,16,16] p0 3.9 -> 4.7.
+ * With C ≤ 64 (9·C ≤ 576) the direct SIMD kernel runs, and beats it: on the CNN's second layer
+ * ([64,32,13,13]*[64,32]) the 16 products alone (75.5 M multiply-adds on the project's gemm)
+ * took 5.0-7.1 ms on the pool against 7.2-10.4 ms for the whole direct convolution, and the
+ * JavaScript transforms another ~14 ms.
+ */
+/** Fewest input channels measured to pay (72 lost; up to 64 the direct kernel runs and wins). */
+const MIN_CHANNELS = 96;
+/** Fewest output channels measured. */
+const MIN_OUTPUTS = 64;
+/** Fewest tiles (all images), and the fewest where C·O exceeds {@link WIDE_CO}. */
+const MIN_TILES = 96;
+const MIN_TILES_WIDE = 192;
+const WIDE_CO = 128 * 128;
+/** Least ratio of the direct sum's multiply-adds (9 per output) to Winograd's (16 per 4-output tile). */
+const MIN_SAVING = 2;
+/** Most bytes of V and M for one image (no tiling within an image). */
+const MAX_IMAGE_BYTES = 16 << 20;
+
+/**
+ * Whether {@link winogradConv3x3} should compute this convolution: float32 operands, 3×3
+ * kernel, stride 1, dilation 1, one group, no forced kernel variant, and a size measured to
+ * pay (see above). The caller must also know that no gradient records the result.
+ */
+export function winogradApplies(x: FloatArray, w: FloatArray, bias: FloatArray | null, g: WinogradCandidate): boolean {
+  if (!(x instanceof Float32Array) || !(w instanceof Float32Array) || !(bias === null || bias instanceof Float32Array)) return false;
+  if (g.kh !== 3 || g.kw !== 3 || g.sh !== 1 || g.sw !== 1 || g.dh !== 1 || g.dw !== 1 || g.groups !== 1) return false;
+  if (g.n < 1 || g.oh < 1 || g.ow < 1 || getConvVariant() !== 'auto' || getGemmVariant() !== 'auto') return false;
+  const tilesPerImage = ((g.oh + 1) >> 1) * ((g.ow + 1) >> 1);
+  const minTiles = g.c * g.o > WIDE_CO ? MIN_TILES_WIDE : MIN_TILES;
+  return g.c >= MIN_CHANNELS && g.o >= MIN_OUTPUTS && g.n * tilesPerImage >= minTiles
+    && 9 * g.oh * g.ow >= MIN_SAVING * 16 * tilesPerImage
+    && 64 * (g.c + g.o) * tilesPerImage <= MAX_IMAGE_BYTES;
+}
+
+/**
+ * Reused workspaces (staged input, V, M), grown on demand and kept (at most a few times
+ * {@link MAX_IMAGE_BYTES}): the call is synchronous, and fresh multi-megabyte arrays would
+ * pay their page faults on every call.
+ */
+const work: { staged: Float32Array; v: Float32Array; m: Float32Array } = {
+  staged: new Float32Array(0), v: new Float32Array(0), m: new Float32Array(0),
+};
+
+function workspace(key: keyof typeof work, length: number): Float32Array {
+  if (work[key].length < length) work[key] = new Float32Array(length);
+  return work[key];
+}
+
+/** Bytes of V and M per chunk of images: both stay near the caches across the 16 products. */
+const CHUNK_BYTES = 4 << 20;
+
+/**
+ * Distance between the 16 matrices of V or M: at least `length`, and 320 bytes past a
+ * multiple of 4 KiB, so that the transforms' 16 streams (one per matrix) do not all map to the
+ * same cache sets (a guard; no difference was measurable on the dev box).
+ */
+const skew = (length: number): number => Math.ceil(length / 1024) * 1024 + 80;
+
+/** U [16][O][C] = G g Gᵀ for every (o, c), from w [O, C, 3, 3]. */
+function filterTransform(w: Float32Array, o: number, c: number): Float32Array {
+  const plane = o * c;
+  const u = new Float32Array(16 * plane);
+  const r = new Float32Array(12); // G·g (4 × 3), rounded as float32 arithmetic would
+  for (let oc = 0; oc < plane; oc++) {
+    const s = oc * 9;
+    for (let j = 0; j < 3; j++) {
+      const g0 = w[s + j]!, g1 = w[s + 3 + j]!, g2 = w[s + 6 + j]!;
+      r[j] = g0;
+      r[3 + j] = Math.fround(g0 + g1 + g2) * 0.5;
+      r[6 + j] = Math.fround(g0 - g1 + g2) * 0.5;
+      r[9 + j] = g2;
+    }
+    for (let i = 0; i < 4; i++) {
+      const g0 = r[3 * i]!, g1 = r[3 * i + 1]!, g2 = r[3 * i + 2]!;
+      u[(4 * i) * plane + oc] = g0;
+      u[(4 * i + 1) * plane + oc] = Math.fround(g0 + g1 + g2) * 0.5;
+      u[(4 * i + 2) * plane + oc] = Math.fround(g0 - g1 + g2) * 0.5;
+      u[(4 * i + 3) * plane + oc] = g2;
+    }
+  }
+  return u;
+}
+
+/**
+ * Copy images `n0 … n0+cnt` into `staged` as planes of `hp × wp`, the input at offset
+ * (ph, pw) and zeros around it: every 4×4 tile, partial edge tiles included, then reads in bounds.
+ */
+function stage(x: Float32Array, g: WinogradGeometry, n0: number, cnt: number, hp: number, wp: number, staged: Float32Array): void {
+  const { c, h, w, ph, pw } = g;
+  const plane = hp * wp;
+  staged.fill(0, 0, cnt * c * plane);
+  for (let p = 0; p < cnt * c; p++) {
+    const src = (n0 * c + p) * h * w, dst = p * plane + ph * wp + pw;
+    for (let r = 0; r < h; r++) {
+      const s = src + r * w, d = dst + r * wp;
+      for (let t = 0; t < w; t++) staged[d + t] = x[s + t]!;
+    }
+  }
+}
+
+/**
+ * V [16][C][tiles] (matrices `step` apart): Bᵀ d B of every 4×4 tile (stride 2) of every
+ * staged plane. Intermediates are JavaScript doubles, rounded to float32 once when stored: no
+ * less accurate than float32 operations (which the spec's error bound counts).
+ */
+function inputTransform(staged: Float32Array, cnt: number, c: number, hp: number, wp: number, th: number, tw: number, v: Float32Array, step: number): void {
+  const tiles = cnt * th * tw, plane = hp * wp;
+  for (let b = 0; b < cnt; b++) {
+    for (let ch = 0; ch < c; ch++) {
+      const base = (b * c + ch) * plane;
+      let out = ch * tiles + b * th * tw;
+      for (let ty = 0; ty < th; ty++) {
+        for (let tx = 0; tx < tw; tx++, out++) {
+          const s = base + 2 * ty * wp + 2 * tx;
+          // Bᵀ d along columns of each row, then along the rows
+          const a0 = staged[s]!, a1 = staged[s + 1]!, a2 = staged[s + 2]!, a3 = staged[s + 3]!;
+          const b0 = staged[s + wp]!, b1 = staged[s + wp + 1]!, b2 = staged[s + wp + 2]!, b3 = staged[s + wp + 3]!;
+          const c0 = staged[s + 2 * wp]!, c1 = staged[s + 2 * wp + 1]!, c2 = staged[s + 2 * wp + 2]!, c3 = staged[s + 2 * wp + 3]!;
+          const d0 = staged[s + 3 * wp]!, d1 = staged[s + 3 * wp + 1]!, d2 = staged[s + 3 * wp + 2]!, d3 = staged[s + 3 * wp + 3]!;
+          const a0t = (a0 - a2), a1t = (a1 + a2), a2t = (a2 - a1), a3t = (a1 - a3);
+          const b0t = (b0 - b2), b1t = (b1 + b2), b2t = (b2 - b1), b3t = (b1 - b3);
+          const c0t = (c0 - c2), c1t = (c1 + c2), c2t = (c2 - c1), c3t = (c1 - c3);
+          const d0t = (d0 - d2), d1t = (d1 + d2), d2t = (d2 - d1), d3t = (d1 - d3);
+          v[out] = a0t - c0t; v[out + step] = a1t - c1t; v[out + 2 * step] = a2t - c2t; v[out + 3 * step] = a3t - c3t;
+          v[out + 4 * step] = b0t + c0t; v[out + 5 * step] = b1t + c1t; v[out + 6 * step] = b2t + c2t; v[out + 7 * step] = b3t + c3t;
+          v[out + 8 * step] = c0t - b0t; v[out + 9 * step] = c1t - b1t; v[out + 10 * step] = c2t - b2t; v[out + 11 * step] = c3t - b3t;
+          v[out + 12 * step] = b0t - d0t; v[out + 13 * step] = b1t - d1t; v[out + 14 * step] = b2t - d2t; v[out + 15 * step] = b3t - d3t;
+        }
+      }
+    }
+  }
+}
+
+/**
+ * y ← relu?(Aᵀ m A + bias) for every tile of M [16][O][tiles], into images `n0 …` of `y`
+ * (the bottom row / right column of a tile past the output's edge is dropped). Returns false
+ * when some value before relu is not finite (or, harmlessly, when four finite ones overflow
+ * their sum in the check); doubles inside, as in {@link inputTransform}.
+ */
+function outputTransform(
+  m: Float32Array, g: WinogradGeometry, n0: number, cnt: number, th: number, tw: number,
+  bias: Float32Array | null, relu: boolean, y: Float32Array, step: number,
+): boolean {
+  const { o, oh, ow } = g;
+  const tiles = cnt * th * tw;
+  let check = 0;
+  for (let b = 0; b < cnt; b++) {
+    for (let oc = 0; oc < o; oc++) {
+      const bo = bias === null ? 0 : bias[oc]!;
+      const plane = ((n0 + b) * o + oc) * oh * ow;
+      let at = oc * tiles + b * th * tw;
+      for (let ty = 0; ty < th; ty++) {
+        const row = plane + 2 * ty * ow, lastRow = 2 * ty + 1 < oh;
+        for (let tx = 0; tx < tw; tx++, at++) {
+          const m0 = m[at]!, m1 = m[at + step]!, m2 = m[at + 2 * step]!, m3 = m[at + 3 * step]!;
+          const m4 = m[at + 4 * step]!, m5 = m[at + 5 * step]!, m6 = m[at + 6 * step]!, m7 = m[at + 7 * step]!;
+          const m8 = m[at + 8 * step]!, m9 = m[at + 9 * step]!, m10 = m[at + 10 * step]!, m11 = m[at + 11 * step]!;
+          const m12 = m[at + 12 * step]!, m13 = m[at + 13 * step]!, m14 = m[at + 14 * step]!, m15 = m[at + 15 * step]!;
+          // Aᵀ along the rows (tile rows 0,1,2 → output row 0; 1,2,3 → row 1), then along columns
+          const s0 = ((m0 + m4) + m8), s1 = ((m1 + m5) + m9);
+          const s2 = ((m2 + m6) + m10), s3 = ((m3 + m7) + m11);
+          const t0 = ((m4 - m8) - m12), t1 = ((m5 - m9) - m13);
+          const t2 = ((m6 - m10) - m14), t3 = ((m7 - m11) - m15);
+          const y00 = (((s0 + s1) + s2) + bo);
+          const y01 = (((s1 - s2) - s3) + bo);
+          const y10 = (((t0 + t1) + t2) + bo);
+          const y11 = (((t1 - t2) - t3) + bo);
+          check += (y00 + y01 + y10 + y11) * 0;
+          const p = row + 2 * tx;
+          const lastCol = 2 * tx + 1 < ow;
+          y[p] = relu && y00 < 0 ? 0 : y00;
+          if (lastCol) y[p + 1] = relu && y01 < 0 ? 0 : y01;
+          if (lastRow) {
+            y[p + ow] = relu && y10 < 0 ? 0 : y10;
+            if (lastCol) y[p + ow + 1] = relu && y11 < 0 ? 0 : y11;
+          }
+        }
+      }
+    }
+  }
+  return check === 0;
+}
+
+/**
+ * `relu?(conv2d(x, w) + bias)` of float32 x `[N, C, H, W]` and w `[O, C, 3, 3]` (stride 1,
+ * dilation 1, one group, zero padding `ph`, `pw`) by Winograd F(2×2, 3×3), or null when some
+ * output before relu is not finite (the caller then runs the direct kernel, whose handling
+ * of NaN and ±∞ this cannot reproduce; see the module comment).
+ */
+export function winogradConv3x3(x: Float32Array, w: Float32Array, g: WinogradGeometry, bias: Float32Array | null, relu: boolean): Float32Array | null {
+  const { n, c, o, oh, ow } = g;
+  const th = (oh + 1) >> 1, tw = (ow + 1) >> 1;
+  const hp = 2 * th + 2, wp = 2 * tw + 2;
+  const u = filterTransform(w, o, c);
+  const y = new Float32Array(n * o * oh * ow);
+  const perImage = 16 * (c + o) * th * tw * 4;
+  const nb = Math.max(1, Math.min(n, Math.floor(CHUNK_BYTES / perImage)));
+  const staged = workspace('staged', nb * c * hp * wp);
+  const vStep = skew(c * nb * th * tw), mStep = skew(o * nb * th * tw);
+  const v = workspace('v', 16 * vStep);
+  const m = workspace('m', 16 * mStep);
+  for (let n0 = 0; n0 < n; n0 += nb) {
+    const cnt = Math.min(nb, n - n0);
+    const tiles = cnt * th * tw;
+    stage(x, g, n0, cnt, hp, wp, staged);
+    inputTransform(staged, cnt, c, hp, wp, th, tw, v, vStep);
+    for (let xi = 0; xi < 16; xi++) {
+      gemm(o, tiles, c, u, xi * o * c, c, 1, v, xi * vStep, tiles, 1, m, xi * mStep, tiles);
+    }
+    if (!outputTransform(m, g, n0, cnt, th, tw, bias, relu, y, mStep)) return null;
+  }
+  return y;
+}
