@@ -5,14 +5,11 @@
  * dot products when B's columns are contiguous (x·Wᵀ with W [out, in]), row axpys when
  * B's rows are.
  *
- * Staging is the floor of this path. For x [1,784]·Wᵀ with W [128,784] float32 (same run,
- * load ~2): the dot kernel alone 9.5 µs (10 G multiply-adds/s: it streams W once from L2/L3),
- * copying W into wasm memory 12.4 µs (~32 GB/s), the whole gemm call 22.6 µs, matmul through
- * the op 39 µs (was 161 µs on the packed driver). Going below needs B already in wasm memory:
- * a staged-copy cache is unsafe while users may write into `.data` (typed-array writes cannot
- * be observed, and checking the contents costs as much as copying); tensor storage allocated
- * in the wasm heap would remove staging but needs a shared (non-detaching) memory and an
- * allocator freed by FinalizationRegistry.
+ * Resident weights (./resident.ts) are read in place, so for x [1,784]·Wᵀ with W [128,784]
+ * float32 the dot kernel itself is most of the call (8.7–8.9 µs on one core, 11.4 G
+ * multiply-adds/s; staging W used to cost more than the kernel). Products of at least
+ * `gemvTuning.threadedMinMacs` multiply-adds split their columns with a polling worker
+ * (`dotThreaded`), and a dense layer's bias and relu ride in the kernel (`denseDot`).
  *
  * @module
  */
