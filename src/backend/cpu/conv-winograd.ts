@@ -25,6 +25,7 @@
 import type { FloatArray } from '../../tensor/dtype.js';
 import { getConvVariant } from './conv-direct.js';
 import { gemm, getGemmVariant } from './gemm.js';
+import { scratch } from './scratch.js';
 
 /** What {@link winogradConv3x3} needs to know about the convolution (stride and dilation 1, one group, 3×3). */
 export interface WinogradGeometry {
@@ -91,18 +92,10 @@ export function winogradApplies(x: FloatArray, w: FloatArray, bias: FloatArray |
 }
 
 /**
- * Reused workspaces (staged input, V, M), grown on demand and kept (at most a few times
- * {@link MAX_IMAGE_BYTES}): the call is synchronous, and fresh multi-megabyte arrays would
- * pay their page faults on every call.
+ * Reused workspaces (./scratch.ts) for the staged input, V and M, kept whatever their size
+ * (at most a few times {@link MAX_IMAGE_BYTES}).
  */
-const work: { staged: Float32Array; v: Float32Array; m: Float32Array } = {
-  staged: new Float32Array(0), v: new Float32Array(0), m: new Float32Array(0),
-};
-
-function workspace(key: keyof typeof work, length: number): Float32Array {
-  if (work[key].length < length) work[key] = new Float32Array(length);
-  return work[key];
-}
+const workspace = (slot: 0 | 1 | 2, length: number): Float32Array => scratch('float32', slot, length, Infinity) as Float32Array;
 
 /** Bytes of V and M per chunk of images: both stay near the caches across the 16 products. */
 const CHUNK_BYTES = 4 << 20;
@@ -253,10 +246,10 @@ export function winogradConv3x3(x: Float32Array, w: Float32Array, g: WinogradGeo
   const y = new Float32Array(n * o * oh * ow);
   const perImage = 16 * (c + o) * th * tw * 4;
   const nb = Math.max(1, Math.min(n, Math.floor(CHUNK_BYTES / perImage)));
-  const staged = workspace('staged', nb * c * hp * wp);
+  const staged = workspace(0, nb * c * hp * wp);
   const vStep = skew(c * nb * th * tw), mStep = skew(o * nb * th * tw);
-  const v = workspace('v', 16 * vStep);
-  const m = workspace('m', 16 * mStep);
+  const v = workspace(1, 16 * vStep);
+  const m = workspace(2, 16 * mStep);
   for (let n0 = 0; n0 < n; n0 += nb) {
     const cnt = Math.min(nb, n - n0);
     const tiles = cnt * th * tw;

@@ -35,6 +35,7 @@ import { gemm } from './gemm.js';
 import { DIRECT_INPUT_MAX_EXCESS, getConvVariant, tryDirectConv, tryDirectConvFilter } from './conv-direct.js';
 import { convEpilogueInPlace } from './conv-epilogue.js';
 import { winogradApplies, winogradConv3x3 } from './conv-winograd.js';
+import { scratch as reusedScratch } from './scratch.js';
 
 /** A 4-D shape `[N, C, H, W]` (or `[O, C/groups, KH, KW]` for filters). */
 export type Shape4 = readonly [number, number, number, number];
@@ -160,24 +161,12 @@ function isPointwise(g: Geometry): boolean {
   return g.kh === 1 && g.kw === 1 && g.sh === 1 && g.sw === 1 && g.ph === 0 && g.pw === 0;
 }
 
-/** Reused workspaces per dtype (column matrices, layout copies), grown on demand. */
-const scratchPool: { float32: Float32Array[]; float64: Float64Array[] } = { float32: [], float64: [] };
-
 /**
- * Workspace `slot` (0 or 1, for two live at once) of at least `length` elements, reused
- * across calls: the kernels are synchronous and overwrite every element they read, and a
- * fresh multi-megabyte array costs its page faults again on every call (a new 2.2M-element
- * Float32Array, written once: ~5 ms on the dev box against ~1 ms for the writes alone).
+ * Workspace `slot` (0 or 1, for two live at once) of at least `length` elements (./scratch.ts).
  * Workspaces beyond twice {@link convTuning}`.colBudget` are not kept.
  */
 function scratch(like: FloatArray, slot: 0 | 1, length: number): FloatArray {
-  const dt = dtypeOf(like);
-  const pool = scratchPool[dt] as FloatArray[];
-  const have = pool[slot];
-  if (have !== undefined && have.length >= length) return have;
-  const a = allocate(dt, length);
-  if (length <= 2 * convTuning.colBudget) pool[slot] = a;
-  return a;
+  return reusedScratch(dtypeOf(like), slot, length, 2 * convTuning.colBudget);
 }
 
 /** Images per chunk: fold small images up to the workspace budget, else one at a time. */
