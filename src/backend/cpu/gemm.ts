@@ -129,9 +129,10 @@ function choose(m: number, n: number, k: number, unitB: boolean): GemmVariant {
 }
 
 /**
- * The engine on which `gemm` would run an m×n×k product with a resident, column-contiguous
- * B (x·Wᵀ with W [n, k]) on the few-rows kernels, or null where it would take another path;
- * for fused callers that must compute exactly what `gemm` computes.
+ * An engine with the few-rows kernels on which `gemm` would run an m×n×k product with a
+ * column-contiguous B (x·Wᵀ with W [n, k]) — the runtime's shared one (gemm uses it when B is
+ * resident, its private one with the same kernels otherwise) — or null where `gemm` would take
+ * another path; for fused callers that must compute exactly what `gemm` computes.
  */
 export function fewRowsEngine(m: number, n: number, k: number): WasmGemmEngine | null {
   if (m > gemmTuning.fewRowsMax || (forced === 'auto' ? choose(m, n, k, true) : forced) !== 'wasm') return null;

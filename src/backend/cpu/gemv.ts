@@ -90,18 +90,18 @@ function dotThreaded(
     return false;
   }
   if (!pool.worthIt(key)) return false;
-  const e = f32 ? 4 : 8, beta = flags;
+  const e = f32 ? 4 : 8;
   const parts = Math.min(1 + polling, n >> 2);
   const per = Math.ceil(n / parts / 4) * 4; // whole blocks of 4 columns per range
   let count = 0;
   for (let j0 = per; j0 < n; j0 += per, count++) {
     const job = (splitJobs[count] ??= { fn, args: new Int32Array(JOB_ARGS) });
     job.fn = fn;
-    job.args.set([m, Math.min(per, n - j0), kp * e, aAt * e, kp * e, (bAt + j0 * bLd) * e, bLd * e, (cAt + j0) * e, n * e, beta]);
+    job.args.set([m, Math.min(per, n - j0), kp * e, aAt * e, kp * e, (bAt + j0 * bLd) * e, bLd * e, (cAt + j0) * e, n * e, flags]);
   }
   const dot = f32 ? eng.gemv.dot_f32 : eng.gemv.dot_f64;
   // the same columns on the same thread every call: each core's cache keeps its part of B
-  pool.run(splitJobs.slice(0, count), 0, () => dot(m, per, kp * e, aAt * e, kp * e, bAt * e, bLd * e, cAt * e, n * e, beta), key);
+  pool.run(splitJobs.slice(0, count), 0, () => dot(m, per, kp * e, aAt * e, kp * e, bAt * e, bLd * e, cAt * e, n * e, flags), key);
   return true;
 }
 
@@ -121,8 +121,8 @@ function runDot(
 /**
  * A dense layer's `y = x·Wᵀ + b`, then relu when `relu`, on the dot form, for contiguous
  * x [m, k] and W [n, k] with k a whole number of vectors (a resident W is read in place, any
- * other copied in); false (nothing done) otherwise. The bias is staged as C and the kernel adds the dot product to
- * it, in the element type: the correctly rounded sum, as the add kernel computes it; relu is
+ * other copied in); false (nothing done) otherwise. The bias is staged as C and the kernel
+ * adds the dot product to it, in the element type: the correctly rounded sum, as the add kernel computes it; relu is
  * the kernel's last step. So the values are bit for bit those of `gemm` then `add` then
  * `relu`, without their passes.
  */
@@ -136,8 +136,8 @@ export function denseDot(
   const wRes = eng.residentAddress(w);
   const aAt = CONTROL_BYTES / e, cAt = align16((aAt + m * k) * e) / e;
   const wAt = wRes >= 0 ? wRes / e + wOff : align16((cAt + m * n) * e) / e; // else staged after C
-  const view = f32 ? eng.reserve((wRes >= 0 ? cAt + m * n : wAt + n * k) * e + 64).f32
-    : eng.reserve((wRes >= 0 ? cAt + m * n : wAt + n * k) * e + 64).f64;
+  const views = eng.reserve((wRes >= 0 ? cAt + m * n : wAt + n * k) * e + 64);
+  const view = f32 ? views.f32 : views.f64;
   view.set(x.subarray(xOff, xOff + m * k), aAt);
   if (b !== null) for (let i = 0; i < m; i++) view.set(b.subarray(bOff, bOff + n), cAt + i * n);
   if (wRes < 0) view.set(w.subarray(wOff, wOff + n * k), wAt);

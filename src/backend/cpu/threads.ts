@@ -325,10 +325,13 @@ export class ThreadPool {
     if (this.anySleeping()) Atomics.notify(this.ctl, GEN);
   }
 
+  /** Whether worker `w` blocks in `Atomics.wait` (its SLEEPING word). */
+  private sleeping(w: number): boolean {
+    return Atomics.load(this.ctl, WORKERS + WORKER_WORDS * w + 2) === 1;
+  }
+
   private anySleeping(): boolean {
-    for (let w = 0; w < this.workers.length; w++) {
-      if (Atomics.load(this.ctl, WORKERS + WORKER_WORDS * w + 2) === 1) return true;
-    }
+    for (let w = 0; w < this.workers.length; w++) if (this.sleeping(w)) return true;
     return false;
   }
 
@@ -340,7 +343,7 @@ export class ThreadPool {
   pollingCount(): number {
     let r = 0;
     for (let w = 0; w < this.workers.length; w++) {
-      if (this.isReady(w) && Atomics.load(this.ctl, WORKERS + WORKER_WORDS * w + 2) === 0) r++;
+      if (this.isReady(w) && !this.sleeping(w)) r++;
     }
     return r;
   }
