@@ -39,8 +39,9 @@ const WORKERS = JOBS + MAX_JOBS * JOB_WORDS;
 const WORKER_WORDS = 3;
 const MAX_WORKERS = Math.floor((CONTROL_BYTES / 4 - WORKERS) / WORKER_WORDS);
 /**
- * Polls before blocking: waking a thread blocked in `Atomics.wait` costs the waker ~25–35 µs
- * on the dev box's VM (an idle vCPU), and the woken worker starts polling 0.07–1.4 ms later,
+ * Polls before blocking: waking a thread blocked in `Atomics.wait` costs the waker 7–37 µs
+ * (mostly 17–37) on the dev box's VM (an idle vCPU), and the woken worker starts polling
+ * 0.04–1.4 ms later,
  * so a worker that just finished keeps polling for a follow-up batch for WORKER_POLL_MS
  * (back-to-back calls, and the few-µs products that use the pool only while it polls), and
  * the caller polls before sleeping on the workers' completion (~8 ns a poll there).
