@@ -15,6 +15,7 @@ import { matmul } from '../ops/linalg.js';
 import { gather, permute, reshape, transpose, unsqueeze } from '../ops/movement.js';
 import { Layer, describeValue, inDtype, isLayer, labelOf, layer, layerLabel, located } from './layer.js';
 import { layerChildren, layerHead } from './show.js';
+import { fusePair, fusionApplies } from './fusion.js';
 import { type Initializer, glorotUniform } from './init.js';
 
 /** An activation or any function of one tensor. */
@@ -66,21 +67,22 @@ export const Chain = layer(class Chain extends Layer<[any], any> {
 
   forward(x: unknown): any {
     const ls = this.layers as Chained;
-    if (Array.isArray(ls)) {
-      for (let i = 0; i < ls.length; i++) {
-        try {
-          x = (ls[i] as (x: unknown) => unknown)(x);
-        } catch (e) {
-          throw located(e, ls[i], `[${i}]`);
-        }
-      }
-      return x;
-    }
-    for (const k of Object.keys(ls)) {
+    const keys = Array.isArray(ls) ? undefined : Object.keys(ls);
+    const n = keys === undefined ? (ls as unknown[]).length : keys.length;
+    const entry = (i: number): unknown => (keys === undefined ? (ls as unknown[])[i] : (ls as Record<string, unknown>)[keys[i]!]);
+    for (let i = 0; i < n; i++) {
+      const f = entry(i);
       try {
-        x = (ls[k] as (x: unknown) => unknown)(x);
+        // neighbours computed in one pass where a fusion applies (inference only; see fusion.ts)
+        const y = i + 1 < n && fusionApplies(x) ? fusePair(f, entry(i + 1), x) : undefined;
+        if (y !== undefined) {
+          x = y;
+          i++;
+        } else {
+          x = (f as (x: unknown) => unknown)(x);
+        }
       } catch (e) {
-        throw located(e, ls[k], `.${k}`);
+        throw located(e, f, keys === undefined ? `[${i}]` : `.${keys[i]}`);
       }
     }
     return x;

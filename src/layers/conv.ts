@@ -17,11 +17,15 @@ import { zeros } from '../tensor/create.js';
 import { add, relu } from '../ops/elementwise.js';
 import type { Conv2dParams } from '../ops/primitive.js';
 import { convBiasRelu } from '../rules/conv.js';
+import { cpuDispatch } from '../backend/index.js';
+import { conv2dBiasReluMaxPool2x2, conv2dOutputShape, type Shape4 } from '../backend/cpu/conv.js';
+import { tensorOf } from '../backend/cpu/ndview.js';
 import { max, mean } from '../ops/reduce.js';
 import { matmul } from '../ops/linalg.js';
 import { broadcastTo, concat, pad, reshape, slice, transpose } from '../ops/movement.js';
 import { avgPool2d, conv2d, convTranspose2d, maxPool2d } from '../ops/nn.js';
 import { Layer, describeValue, labelOf, layer, layerLabel } from './layer.js';
+import { registerPairFusion } from './fusion.js';
 import { type Activation, asInput, identity } from './basic.js';
 import { type Initializer, glorotUniform } from './init.js';
 
@@ -196,16 +200,7 @@ export const Conv = layer(class Conv extends Layer<[TensorLike], Tensor> {
   }
 
   forward(input: TensorLike): Tensor {
-    const [, cg, kh, kw] = this.weight.shape;
-    const { x4, single } = imageInput(this, asInput(this, input, this.weight.dtype), cg * this.groups);
-    const [t, b, l, r] = this.padding;
-    const [h, w] = [x4.shape[2] + t + b, x4.shape[3] + l + r];
-    const eff = [this.dilation[0] * (kh - 1) + 1, this.dilation[1] * (kw - 1) + 1];
-    if (h < eff[0] || w < eff[1]) throw kernelTooLarge(this, eff, [h, w], single ? x4.shape.slice(1) : x4.shape);
-    // the primitive pads symmetrically; the odd row/column of an asymmetric padding is added first
-    const [ph, pw] = [Math.min(t, b), Math.min(l, r)];
-    const xp = pad(x4, [[0, 0], [0, 0], [t - ph, b - ph], [l - pw, r - pw]]);
-    const params: Conv2dParams = { stride: this.stride, padding: [ph, pw], dilation: this.dilation, groups: this.groups };
+    const { xp, params, single } = convInput(this, input);
     // relu and identity: bias and activation fused into the convolution (src/rules/conv.ts)
     if ((this.σ === relu || this.σ === identity) && xp.dtype === this.weight.dtype) {
       return unbatch(convBiasRelu(xp, this.weight, this.bias === false ? null : this.bias, params, this.σ === relu, xp._ad !== undefined), single);
@@ -222,6 +217,20 @@ export const Conv = layer(class Conv extends Layer<[TensorLike], Tensor> {
 });
 /** A {@link Conv} layer. */
 export type Conv = InstanceType<typeof Conv>;
+
+/** A Conv's input as the primitive takes it (checked, batched, padded symmetrically), and the primitive's parameters. */
+function convInput(self: Conv, input: TensorLike): { xp: Tensor; params: Conv2dParams; single: boolean } {
+  const [, cg, kh, kw] = self.weight.shape;
+  const { x4, single } = imageInput(self, asInput(self, input, self.weight.dtype), cg * self.groups);
+  const [t, b, l, r] = self.padding;
+  const [h, w] = [x4.shape[2] + t + b, x4.shape[3] + l + r];
+  const eff = [self.dilation[0] * (kh - 1) + 1, self.dilation[1] * (kw - 1) + 1];
+  if (h < eff[0] || w < eff[1]) throw kernelTooLarge(self, eff, [h, w], single ? x4.shape.slice(1) : x4.shape);
+  // the primitive pads symmetrically; the odd row/column of an asymmetric padding is added first
+  const [ph, pw] = [Math.min(t, b), Math.min(l, r)];
+  const xp = pad(x4, [[0, 0], [0, 0], [t - ph, b - ph], [l - pw, r - pw]]);
+  return { xp, params: { stride: self.stride, padding: [ph, pw], dilation: self.dilation, groups: self.groups }, single };
+}
 
 function kernelTooLarge(self: object, eff: readonly number[], padded: readonly number[], shape: readonly number[]): ShapeError {
   return new ShapeError(`${labelOf(self)} expects input with H×W at least ${eff.join('×')} after padding (the kernel's extent), got input of shape ${shapeText(shape)} (${padded.join('×')} after padding)`);
@@ -387,6 +396,36 @@ export const MaxPool = layer(class MaxPool extends Layer<[TensorLike], Tensor> {
 });
 /** A {@link MaxPool} layer. */
 export type MaxPool = InstanceType<typeof MaxPool>;
+
+// ---------------------------------------------------------------- inference fusion
+
+/** Whether `x` is an instance of exactly `cls` (not a subclass) and has no `forward` of its own. */
+const plainInstance = (x: unknown, cls: { prototype: object }): boolean =>
+  typeof x === 'function' && Object.getPrototypeOf(x) === cls.prototype && !Object.prototype.hasOwnProperty.call(x, 'forward');
+
+const isPlain2x2 = (p: MaxPool): boolean =>
+  p.window[0] === 2 && p.window[1] === 2 && p.stride[0] === 2 && p.stride[1] === 2 && p.padding[0] === 0 && p.padding[1] === 0;
+
+/*
+ * A Conv (relu or identity) followed by MaxPool((2, 2)) in a Chain, outside any gradient: the
+ * pooling reads the convolution's output where the kernel left it, and only the pooled
+ * quarter is copied out (src/backend/cpu/conv-pool.ts); the values are the two layers' own.
+ * On the CNN of bench/train.ts, batch 64: conv 1 => 32 and its pooling 2.02 -> 0.84 ms.
+ */
+registerPairFusion((first, second, x) => {
+  if (!plainInstance(first, Conv) || !plainInstance(second, MaxPool) || !isPlain2x2(second as MaxPool)) return undefined;
+  const conv = first as Conv;
+  const { weight, bias } = conv;
+  if (!(conv.σ === relu || conv.σ === identity) || weight.dtype !== 'float32' || !cpuDispatch()) return undefined;
+  if (weight.device !== undefined || (bias !== false && bias.device !== undefined)) return undefined;
+  const { xp, params, single } = convInput(conv, x);
+  if (xp.dtype !== 'float32' || xp.device !== undefined) return undefined;
+  const xs = xp.shape as unknown as Shape4, ws = weight.shape as unknown as Shape4;
+  const pooled = conv2dBiasReluMaxPool2x2(xp.data, xs, weight.data, ws, params, bias === false ? null : bias.data, conv.σ === relu);
+  if (pooled === null) return undefined;
+  const [n, o, oh, ow] = conv2dOutputShape(xs, ws, params);
+  return unbatch(tensorOf(pooled, [n, o, oh >> 1, ow >> 1]), single);
+});
 
 /**
  * Mean (average) pooling over `window`-sized windows (stride defaults to the window). Padded

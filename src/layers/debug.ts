@@ -7,6 +7,7 @@
  * - {@link shapes}: runs the model on real data and lists every layer call, nested, with its
  *   input and output shapes and the source line of the call.
  */
+import { withoutFusion } from './fusion.js';
 import { Tensor, type DeviceStorage } from '../tensor/tensor.js';
 import { broadcastShapes, checkShape } from '../tensor/shape.js';
 import { type DType, promote } from '../tensor/dtype.js';
@@ -253,7 +254,7 @@ function recordCalls<T>(fn: () => T, withLocations: boolean): { result: T; calls
   });
   setLayerCallHook(hook);
   try {
-    return { result: fn(), calls };
+    return { result: withoutFusion(fn), calls }; // every layer's own call is what is shown
   } finally {
     setLayerCallHook(previous);
   }

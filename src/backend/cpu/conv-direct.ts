@@ -125,16 +125,48 @@ export interface ConvEpilogue {
  * the separate passes (and their multi-megabyte outputs) over the result.
  */
 export function tryDirectConv(x: FloatArray, w: FloatArray, g: DirectGeometry, epilogue?: ConvEpilogue): Float32Array | null {
-  if (forced === 'im2col') return null;
+  const yImg = g.o * g.oh * g.ow;
+  let out: Float32Array | null = null;
+  const ran = directConvChunks(x, w, g, epilogue, () => 0, (c) => {
+    out ??= new Float32Array(g.n * yImg);
+    out.set(c.view.subarray(c.at, c.at + c.cnt * yImg), c.n0 * yImg);
+  });
+  return ran ? out ?? new Float32Array(0) : null;
+}
+
+/** One chunk of a direct convolution's output, in the runtime's memory (see {@link directConvChunks}). */
+export interface DirectChunk {
+  /** The memory's float32 view (valid until the next reserve). */
+  readonly view: Float32Array;
+  /** Element index in `view` of the chunk's first output. */
+  readonly at: number;
+  /** First image of the chunk, and the number of images. */
+  readonly n0: number;
+  readonly cnt: number;
+  /** Byte address, 64-aligned, of the `extraBytes(cnt)` reserved past the outputs and their slack (16 floats). */
+  readonly free: number;
+}
+
+/**
+ * Run the direct convolution chunk by chunk of images (staging budget), handing each chunk's
+ * output, still in the runtime's memory, to `consume`; false (nothing done) when the kernel
+ * does not apply (see {@link tryDirectConv}). `extraBytes(cnt)` more bytes are reserved past
+ * each chunk's outputs for the consumer.
+ */
+export function directConvChunks(
+  x: FloatArray, w: FloatArray, g: DirectGeometry, epilogue: ConvEpilogue | undefined,
+  extraBytes: (cnt: number) => number, consume: (chunk: DirectChunk) => void,
+): boolean {
+  if (forced === 'im2col') return false;
   // a forced gemm variant (gemm parity tests, benchmarks) means: run convolutions through the gemm
-  if (forced === 'auto' && getGemmVariant() !== 'auto') return null;
-  if (!(x instanceof Float32Array) || !(w instanceof Float32Array)) return null;
-  if (g.sh !== 1 || g.sw !== 1 || g.dh !== 1 || g.dw !== 1 || g.kw > MAX_KW || g.kw < 1 || g.kh < 1 || g.ow < 8) return null;
+  if (forced === 'auto' && getGemmVariant() !== 'auto') return false;
+  if (!(x instanceof Float32Array) || !(w instanceof Float32Array)) return false;
+  if (g.sh !== 1 || g.sw !== 1 || g.dh !== 1 || g.dw !== 1 || g.kw > MAX_KW || g.kw < 1 || g.kh < 1 || g.ow < 8) return false;
   const k = g.cg * g.kh * g.kw;
-  if (forced === 'auto' && k > DIRECT_MAX_K) return null;
+  if (forced === 'auto' && k > DIRECT_MAX_K) return false;
   const rt = runtime();
   const fn = rt ? rt.fn('conv', `conv_k${g.kw}`) : -1;
-  if (!rt || fn < 0) return null;
+  if (!rt || fn < 0) return false;
   const macs = g.n * g.o * g.oh * g.ow * k;
   const gateKey = `conv:${Math.round(Math.log2(macs))}`;
   const pool = forced === 'threaded' ? rt.pool()
@@ -161,14 +193,15 @@ export function tryDirectConv(x: FloatArray, w: FloatArray, g: DirectGeometry, e
   const align = (v: number): number => Math.ceil(v / 64) * 64;
   const bias = epilogue?.bias ?? null;
   const W0 = CONTROL_BYTES, B0 = align(W0 + wpk.length * 4), X0 = align(B0 + (bias === null ? 0 : o * 4)), Y0 = align(X0 + nb * xImg * 4);
-  const out = new Float32Array(n * yImg);
-  let v = rt.engine.reserve(align(Y0 + nb * yImg * 4) + 64).f32;
+  const free = align(Y0 + nb * yImg * 4 + 64);
+  const bytes = free + extraBytes(nb) + 64;
+  let v = rt.engine.reserve(bytes).f32;
   v.set(wpk, W0 / 4);
   if (bias !== null) v.set(bias.subarray(0, o), B0 / 4);
   const epilogueArgs = [bias === null ? 0 : B0, epilogue?.relu === true ? 1 : 0];
   for (let n0 = 0; n0 < n; n0 += nb) {
     const cnt = Math.min(nb, n - n0);
-    v = rt.engine.reserve(align(Y0 + nb * yImg * 4) + 64).f32;
+    v = rt.engine.reserve(bytes).f32;
     stagePadded(x, n0 * c, cnt * c, h, g.w, ph, pw, v, X0 / 4);
     // a few image ranges per thread: whoever is free claims the next one (see ThreadPool.run)
     const parts = pool ? Math.min(cnt, 4 * (1 + pool.readyCount())) : 1;
@@ -181,9 +214,9 @@ export function tryDirectConv(x: FloatArray, w: FloatArray, g: DirectGeometry, e
     // forced 'threaded' leaves image ranges to the workers (tests rely on it); auto lets this thread take any
     if (pool && jobs.length > 1) pool.run(jobs, forced === 'threaded' ? pool.readyCount() : 0, undefined, gateKey);
     else for (const j of jobs) rt.call(fn, ...j.args);
-    out.set(v.subarray(Y0 / 4, Y0 / 4 + cnt * yImg), n0 * yImg);
+    consume({ view: v, at: Y0 / 4, n0, cnt, free });
   }
-  return out;
+  return true;
 }
 
 /** Whether the direct filter-gradient kernel applies (float32, unit column stride; any row stride, dilation, kernel size). */

@@ -1,0 +1,82 @@
+/**
+ * A convolution (bias, relu) followed by 2×2 max pooling at stride 2, for inference: the
+ * direct kernel's output stays in the runtime's memory and the pooling kernel reads it there
+ * (split over the worker pool by planes), so only the pooled quarter is copied out. Run as two
+ * operations, the convolution copies its whole output out into a fresh array and the pooling
+ * stages it back in: on the CNN's first layer (64×32×26×26, 5.5 MB) that is most of the
+ * pooling's time, and more than its comparisons.
+ *
+ * The values are bit for bit those of the two operations: the same convolution kernel, then
+ * the same pooling kernels (`maxv_f32_2x2s2`, and the exact kernel for the planes it flags as
+ * possibly holding a NaN; see ./pool-wasm.ts), on the same numbers.
+ *
+ * @module
+ */
+import { directConvChunks, type ConvEpilogue, type DirectGeometry } from './conv-direct.js';
+import { runtime } from './runtime.js';
+import type { WasmJob } from './wasm/gemm-kernel.js';
+
+const align = (v: number): number => Math.ceil(v / 64) * 64;
+
+/** Conv outputs (elements) from which the pooling is split over the pool. */
+const THREADED_MIN_ELEMENTS = 1 << 16;
+
+/** A job's share of a chunk: planes `p0 …` (`count` of them), its pooled outputs at byte `out`, its NaN flag list at byte `flags`. */
+interface Share { p0: number; count: number; out: number; flags: number }
+
+/** Split `planes` into `parts` shares laid out from byte `at` (each with 16 floats of slack after its outputs). */
+function shares(planes: number, parts: number, pohw: number, at: number): { list: Share[]; end: number } {
+  const per = Math.ceil(planes / parts), list: Share[] = [];
+  for (let p0 = 0; p0 < planes; p0 += per) {
+    const count = Math.min(per, planes - p0);
+    const out = at, flags = align(out + (count * pohw + 16) * 4);
+    at = align(flags + count * 4);
+    list.push({ p0, count, out, flags });
+  }
+  return { list, end: at };
+}
+
+/**
+ * `maxPool2d(relu?(conv2d(x, w) + bias), 2×2, stride 2)` of float32 operands on the direct
+ * kernel (conv-direct.ts; same conditions), `[N, O, ⌊OH/2⌋, ⌊OW/2⌋]`; null when that kernel
+ * does not apply or an output side is below 2 (the caller then runs the two operations).
+ */
+export function tryDirectConvMaxPool2x2(x: Float32Array, w: Float32Array, g: DirectGeometry, epilogue: ConvEpilogue): Float32Array | null {
+  const rt = runtime();
+  const fast = rt ? rt.fn('pool', 'maxv_f32_2x2s2') : -1, exact = rt ? rt.fn('pool', 'max_f32_s2_2x2') : -1;
+  const poh = g.oh >> 1, pow = g.ow >> 1;
+  if (!rt || fast < 0 || exact < 0 || poh < 1 || pow < 1) return null;
+  const hw = g.oh * g.ow, pohw = poh * pow, nvec = Math.ceil(pow / 4);
+  const pool = rt.pool();
+  const ready = pool?.readyCount() ?? 0;
+  const partsFor = (planes: number): number => (ready > 0 && planes * hw >= THREADED_MIN_ELEMENTS ? Math.min(planes, 1 + ready) : 1);
+  // steps of the exact kernel's column taps (16 bytes), then the shares
+  const extra = (cnt: number): number => shares(cnt * g.o, partsFor(cnt * g.o), pohw, 64).end + 64;
+  const out = new Float32Array(g.n * g.o * pohw);
+  const ran = directConvChunks(x, w, g, epilogue, extra, (c) => {
+    const planes = c.cnt * g.o, y = c.at * 4;
+    const { list } = shares(planes, partsFor(planes), pohw, c.free + 64);
+    const ints = new Int32Array(c.view.buffer);
+    const jobs: WasmJob[] = list.map((s) => {
+      ints.fill(-1, s.flags / 4, s.flags / 4 + s.count);
+      return { fn: fast, args: Int32Array.from([y + s.p0 * hw * 4, s.out, s.count, hw, pohw, g.ow, pow, poh, nvec, s.flags]) };
+    });
+    if (pool && jobs.length > 1) pool.run(jobs, 0, undefined, 'pool2x2');
+    else rt.call(fast, ...jobs[0]!.args);
+    ints.set([0, 2, 4, 6], c.free / 4);
+    const view = c.view;
+    for (const s of list) {
+      for (let i = 0; i < s.count; i++) {
+        const q = ints[s.flags / 4 + i]!;
+        if (q < 0) break;
+        // the exact kernel's last row overhangs into the next plane's first outputs: keep them
+        const next = s.out / 4 + (q + 1) * pohw;
+        const kept = view.slice(next, next + 4);
+        rt.call(exact, y + (s.p0 + q) * hw * 4, s.out + q * pohw * 4, 0, c.free, 1, hw, pohw, g.ow, pow, 0, poh, 0, nvec, 2, 2, 2, 1, 1, 2, 0);
+        view.set(kept, next);
+      }
+      out.set(view.subarray(s.out / 4, s.out / 4 + s.count * pohw), (c.n0 * g.o + s.p0) * pohw);
+    }
+  });
+  return ran ? out : null;
+}
