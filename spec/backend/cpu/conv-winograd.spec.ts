@@ -11,7 +11,7 @@ import '../../../src/index.js';
 import { Conv, Tensor, fromData, gradient, identity, relu, sum } from '../../../src/index.js';
 import { conv2dBiasRelu, type Conv2dParams, type Shape4 } from '../../../src/backend/cpu/conv.js';
 import { setConvVariant, getConvVariant } from '../../../src/backend/cpu/conv-direct.js';
-import { winogradApplies, winogradConv3x3 } from '../../../src/backend/cpu/conv-winograd.js';
+import { winogradApplies, winogradConv3x3, winogradTuning } from '../../../src/backend/cpu/conv-winograd.js';
 import { withSetting } from '../../_helpers/variants.js';
 import { lcgFloat32, sizeOf } from '../../_helpers/reference.js';
 
@@ -181,20 +181,45 @@ test('gate: large float32 3×3 stride-1 convolutions only, no forced variant; sm
   assert.not.ok(winogradApplies(x, w, b, { ...g, kh: 5, kw: 5 }), '5×5');
   assert.not.ok(winogradApplies(Float64Array.from(x), Float64Array.from(w), null, g), 'float64');
   assert.not.ok(winogradApplies(x, w, b, { ...g, n: 1 }), 'too few tiles (49)');
-  assert.not.ok(winogradApplies(x, w, b, { ...g, c: 64 }), 'few channels: the direct kernel');
-  assert.not.ok(winogradApplies(x, w, b, { ...g, o: 32 }), 'few output channels');
+  // the SIMD kernels' gate (tile rows of 4 tiles or more; see the measurements in conv-winograd.ts)
+  assert.not.ok(winogradApplies(x, w, b, { ...g, c: 3 }), 'few input channels');
+  assert.ok(winogradApplies(x, w, b, { ...g, c: 4, o: 8 }), '4 channels, 14×14 outputs: 2.25x fewer multiply-adds');
+  const cnn2 = { ...g, n: 64, c: 32, o: 64, h: 13, w: 13, oh: 11, ow: 11, ph: 0, pw: 0 };
+  assert.ok(winogradApplies(x, w, b, cnn2), 'the CNN\'s second layer (11×11: 1.89x, 21 products per transformed value)');
+  assert.not.ok(winogradApplies(x, w, b, { ...cnn2, c: 16, o: 32 }), '11×11 with 10.7 products per transformed value');
+  assert.not.ok(winogradApplies(x, w, b, { ...cnn2, n: 1 }), '36 tiles');
   assert.ok(winogradApplies(x, w, b, { ...g, n: 4, oh: 12, ow: 12 }), '12×12: 2.25x fewer multiply-adds');
-  assert.not.ok(winogradApplies(x, w, b, { ...g, n: 16, oh: 7, ow: 7 }), '7×7: partial tiles, 1.72x');
-  assert.not.ok(winogradApplies(x, w, b, { ...g, c: 256, o: 256 }), 'wide layer, 98 tiles');
-  assert.ok(winogradApplies(x, w, b, { ...g, n: 4, c: 256, o: 256 }), 'wide layer, 196 tiles');
+  assert.ok(winogradApplies(x, w, b, { ...g, n: 16, oh: 7, ow: 7 }), '7×7: 1.72x, and im2col otherwise');
+  assert.not.ok(winogradApplies(x, w, b, { ...g, n: 2, oh: 7, ow: 7 }), '7×7, 32 tiles');
+  assert.ok(winogradApplies(x, w, b, { ...g, c: 256, o: 256 }), 'wide layer, 98 tiles');
+  // tile rows under 4 tiles: the JavaScript path's gate
+  assert.ok(winogradApplies(x, w, b, { ...g, n: 16, oh: 6, ow: 6 }), '6×6 outputs, 96 channels, 144 tiles');
+  assert.not.ok(winogradApplies(x, w, b, { ...g, n: 16, c: 64, oh: 6, ow: 6 }), '6×6 outputs, 64 channels');
+  assert.not.ok(winogradApplies(x, w, b, { ...g, n: 16, o: 32, oh: 6, ow: 6 }), '6×6 outputs, 32 output channels');
   withSetting(getConvVariant, setConvVariant, 'direct', () => {
     assert.not.ok(winogradApplies(x, w, b, g), 'forced conv variant');
     assert.ok(bitsEqual(call(BIG, x, w, b, true), call(BIG, x, w, b, false)));
   });
-  // the CNN's second layer: the direct kernel, bit for bit
-  const small: Case = { n: 4, c: 32, o: 64, h: 13, w: 13, ph: 0, pw: 0, bias: true, relu: true, seed: 5, scale: 0 };
+  // a small layer the gate turns away: the direct kernel, bit for bit
+  const small: Case = { n: 4, c: 16, o: 32, h: 13, w: 13, ph: 0, pw: 0, bias: true, relu: true, seed: 5, scale: 0 };
   const s = operands(small);
   assert.ok(bitsEqual(call(small, s.x, s.w, s.b, true), call(small, s.x, s.w, s.b, false)));
+});
+
+test('SIMD path: splitting the images into chunks changes no bit; a non-finite output in the last chunk still declines', () => {
+  const k: Case = { n: 5, c: 6, o: 7, h: 13, w: 15, ph: 1, pw: 0, bias: true, relu: false, seed: 21, scale: 0 };
+  const { x, w, b } = operands(k);
+  const whole = winogradConv3x3(x, w, geom(k), b, false)!;
+  const saved = winogradTuning.chunkBytes;
+  try {
+    winogradTuning.chunkBytes = 1; // one image per chunk
+    assert.ok(bitsEqual(winogradConv3x3(x, w, geom(k), b, false)!, whole), 'one image per chunk');
+    const poisoned = x.slice();
+    poisoned[poisoned.length - 20] = NaN;
+    assert.is(winogradConv3x3(poisoned, w, geom(k), b, false), null);
+  } finally {
+    winogradTuning.chunkBytes = saved;
+  }
 });
 
 test('Conv layer: Winograd outside a gradient; inside one, the direct kernel bit for bit', () => {

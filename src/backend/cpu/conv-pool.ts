@@ -12,7 +12,8 @@
  *
  * @module
  */
-import { directConvChunks, type ConvEpilogue, type DirectGeometry } from './conv-direct.js';
+import { directConvChunks, type ConvEpilogue, type DirectChunk, type DirectGeometry } from './conv-direct.js';
+import { winogradChunks, type WinogradGeometry } from './conv-winograd.js';
 import { runtime } from './runtime.js';
 import type { WasmJob } from './wasm/gemm-kernel.js';
 
@@ -36,47 +37,73 @@ function shares(planes: number, parts: number, pohw: number, at: number): { list
   return { list, end: at };
 }
 
+/** A 2×2 max pooling of chunks of conv outputs in the runtime's memory, into `out`. */
+interface PoolingSink {
+  readonly out: Float32Array;
+  /** Bytes the sink needs past a chunk of `cnt` images. */
+  extraBytes(cnt: number): number;
+  consume(chunk: DirectChunk): void;
+}
+
+/** The sink pooling `[N, O, OH, OW]` conv outputs; null without the pooling kernels or when an output side is below 2. */
+function poolingSink(n: number, o: number, oh: number, ow: number): PoolingSink | null {
+  const rt = runtime();
+  const fast = rt ? rt.fn('pool', 'maxv_f32_2x2s2') : -1, exact = rt ? rt.fn('pool', 'max_f32_s2_2x2') : -1;
+  const poh = oh >> 1, pow = ow >> 1;
+  if (!rt || fast < 0 || exact < 0 || poh < 1 || pow < 1) return null;
+  const hw = oh * ow, pohw = poh * pow, nvec = Math.ceil(pow / 4);
+  const pool = rt.pool();
+  const ready = pool?.readyCount() ?? 0;
+  const partsFor = (planes: number): number => (ready > 0 && planes * hw >= THREADED_MIN_ELEMENTS ? Math.min(planes, 1 + ready) : 1);
+  const out = new Float32Array(n * o * pohw);
+  return {
+    out,
+    // steps of the exact kernel's column taps (16 bytes), then the shares
+    extraBytes: (cnt) => shares(cnt * o, partsFor(cnt * o), pohw, 64).end + 64,
+    consume: (c) => {
+      const planes = c.cnt * o, y = c.at * 4;
+      const { list } = shares(planes, partsFor(planes), pohw, c.free + 64);
+      const ints = new Int32Array(c.view.buffer);
+      const jobs: WasmJob[] = list.map((s) => {
+        ints.fill(-1, s.flags / 4, s.flags / 4 + s.count);
+        return { fn: fast, args: Int32Array.from([y + s.p0 * hw * 4, s.out, s.count, hw, pohw, ow, pow, poh, nvec, s.flags]) };
+      });
+      if (pool && jobs.length > 1) pool.run(jobs, 0, undefined, 'pool2x2');
+      else rt.call(fast, ...jobs[0]!.args);
+      ints.set([0, 2, 4, 6], c.free / 4);
+      const view = c.view;
+      for (const s of list) {
+        for (let i = 0; i < s.count; i++) {
+          const q = ints[s.flags / 4 + i]!;
+          if (q < 0) break;
+          // the exact kernel's last row overhangs into the next plane's first outputs: keep them
+          const next = s.out / 4 + (q + 1) * pohw;
+          const kept = view.slice(next, next + 4);
+          rt.call(exact, y + (s.p0 + q) * hw * 4, s.out + q * pohw * 4, 0, c.free, 1, hw, pohw, ow, pow, 0, poh, 0, nvec, 2, 2, 2, 1, 1, 2, 0);
+          view.set(kept, next);
+        }
+        out.set(view.subarray(s.out / 4, s.out / 4 + s.count * pohw), (c.n0 * o + s.p0) * pohw);
+      }
+    },
+  };
+}
+
 /**
  * `maxPool2d(relu?(conv2d(x, w) + bias), 2×2, stride 2)` of float32 operands on the direct
  * kernel (conv-direct.ts; same conditions), `[N, O, ⌊OH/2⌋, ⌊OW/2⌋]`; null when that kernel
  * does not apply or an output side is below 2 (the caller then runs the two operations).
  */
 export function tryDirectConvMaxPool2x2(x: Float32Array, w: Float32Array, g: DirectGeometry, epilogue: ConvEpilogue): Float32Array | null {
-  const rt = runtime();
-  const fast = rt ? rt.fn('pool', 'maxv_f32_2x2s2') : -1, exact = rt ? rt.fn('pool', 'max_f32_s2_2x2') : -1;
-  const poh = g.oh >> 1, pow = g.ow >> 1;
-  if (!rt || fast < 0 || exact < 0 || poh < 1 || pow < 1) return null;
-  const hw = g.oh * g.ow, pohw = poh * pow, nvec = Math.ceil(pow / 4);
-  const pool = rt.pool();
-  const ready = pool?.readyCount() ?? 0;
-  const partsFor = (planes: number): number => (ready > 0 && planes * hw >= THREADED_MIN_ELEMENTS ? Math.min(planes, 1 + ready) : 1);
-  // steps of the exact kernel's column taps (16 bytes), then the shares
-  const extra = (cnt: number): number => shares(cnt * g.o, partsFor(cnt * g.o), pohw, 64).end + 64;
-  const out = new Float32Array(g.n * g.o * pohw);
-  const ran = directConvChunks(x, w, g, epilogue, extra, (c) => {
-    const planes = c.cnt * g.o, y = c.at * 4;
-    const { list } = shares(planes, partsFor(planes), pohw, c.free + 64);
-    const ints = new Int32Array(c.view.buffer);
-    const jobs: WasmJob[] = list.map((s) => {
-      ints.fill(-1, s.flags / 4, s.flags / 4 + s.count);
-      return { fn: fast, args: Int32Array.from([y + s.p0 * hw * 4, s.out, s.count, hw, pohw, g.ow, pow, poh, nvec, s.flags]) };
-    });
-    if (pool && jobs.length > 1) pool.run(jobs, 0, undefined, 'pool2x2');
-    else rt.call(fast, ...jobs[0]!.args);
-    ints.set([0, 2, 4, 6], c.free / 4);
-    const view = c.view;
-    for (const s of list) {
-      for (let i = 0; i < s.count; i++) {
-        const q = ints[s.flags / 4 + i]!;
-        if (q < 0) break;
-        // the exact kernel's last row overhangs into the next plane's first outputs: keep them
-        const next = s.out / 4 + (q + 1) * pohw;
-        const kept = view.slice(next, next + 4);
-        rt.call(exact, y + (s.p0 + q) * hw * 4, s.out + q * pohw * 4, 0, c.free, 1, hw, pohw, g.ow, pow, 0, poh, 0, nvec, 2, 2, 2, 1, 1, 2, 0);
-        view.set(kept, next);
-      }
-      out.set(view.subarray(s.out / 4, s.out / 4 + s.count * pohw), (c.n0 * g.o + s.p0) * pohw);
-    }
-  });
-  return ran ? out : null;
+  const sink = poolingSink(g.n, g.o, g.oh, g.ow);
+  return sink !== null && directConvChunks(x, w, g, epilogue, sink.extraBytes, sink.consume) ? sink.out : null;
+}
+
+/**
+ * The same on the Winograd SIMD kernels (conv-winograd.ts, whose rounding it has: for
+ * inference only); null when they do not apply, or some output before relu is not finite
+ * (the caller then runs the direct kernel, as for the unpooled convolution).
+ */
+export function tryWinogradMaxPool2x2(x: Float32Array, w: Float32Array, g: WinogradGeometry, bias: Float32Array | null, relu: boolean): Float32Array | null {
+  const sink = poolingSink(g.n, g.o, g.oh, g.ow);
+  return sink !== null && winogradChunks(x, w, g, bias, relu, sink.extraBytes, sink.consume) === 'done' ? sink.out : null;
 }

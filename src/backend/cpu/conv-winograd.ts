@@ -23,9 +23,11 @@
  * @module
  */
 import type { FloatArray } from '../../tensor/dtype.js';
-import { getConvVariant } from './conv-direct.js';
+import { getConvVariant, type DirectChunk } from './conv-direct.js';
 import { gemm, getGemmVariant } from './gemm.js';
+import { runtime } from './runtime.js';
 import { scratch } from './scratch.js';
+import { ARENA_LIMIT_BYTES, CONTROL_BYTES, type WasmJob } from './wasm/gemm-kernel.js';
 
 /** What {@link winogradConv3x3} needs to know about the convolution (stride and dilation 1, one group, 3×3). */
 export interface WinogradGeometry {
@@ -42,7 +44,33 @@ export interface WinogradCandidate extends WinogradGeometry {
 }
 
 /*
- * Size gate, measured on the 2-core dev box (load 1.0-1.2, each shape's calls alternated in
+ * Size gate of the SIMD path (wasm/winograd-kernel.ts), measured on the 2-core dev box (load
+ * ~0.3; each shape's calls alternated in one process, 30+ calls, medians; /tmp scratch) against
+ * the automatic path (direct kernel, or im2col + gemm where the output is narrower than 8),
+ * as speed-up = that time / Winograd's (both with relu, both copying their output out):
+ *   [64,32,13,13]*[64] 1.21   [32,32,13,13]*[64] 1.18  [16,32,13,13]*[64] 1.09
+ *   [8,32,13,13]*[64] 1.00    [2,32,13,13]*[64] 1.16   [64,24,13,13]*[48] 1.11
+ *   [64,8,28,28]*[16] p1 1.23 [64,4,28,28]*[32] p1 1.22 [64,4,28,28]*[8] p1 1.17
+ *   [16,16,28,28]*[16] p1 1.40 [16,32,28,28]*[32] p1 1.54 [8,64,28,28]*[64] p1 1.65
+ *   [8,64,14,14]*[64] p1 1.50 [16,64,8,8]*[64] p1 1.26  [4,128,14,14]*[128] p1 2.01
+ *   [2,96,14,14]*[64] p1 1.89 [1,64,56,56]*[64] p1 2.62  [8,128,28,28]*[128] p1 3.63
+ *   [2,256,14,14]*[256] p1 1.12 [8,256,7,7]*[256] p1 1.09 [16,256,7,7]*[256] p1 1.44
+ *   [32,32,9,9]*[32] 4.70 (7×7 outputs: im2col otherwise)
+ * and where it lost (kept off by the rules below):
+ *   [1,32,13,13]*[64] 0.88 (36 tiles); [1,256,14,14]*[256] p1 0.70 (49); [2,128,7,7]*[128] p1 0.93 (32);
+ *   [64,16,13,13]*[32] 0.94 (11×11 outputs save 1.89x, and C·O/(C+O) = 10.7 products per
+ *   transformed value do not pay for the transforms); few input channels: [64,1,28,28]*[32]
+ *   0.76, [64,2,28,28]*[16] 0.66, [64,3,32,32]*[32] p1 0.95, [16,3,32,32]*[64] p1 0.48.
+ */
+/** Fewest input channels, and tiles (all images), of the SIMD path. */
+const SIMD_MIN_CHANNELS = 4;
+const SIMD_MIN_TILES = 64;
+/** Below this saving in multiply-adds, the SIMD path needs {@link SIMD_MIN_PRODUCTS} products per transformed value. */
+const SIMD_FULL_SAVING = 2.2;
+const SIMD_MIN_PRODUCTS = 16;
+
+/*
+ * Size gate of the JavaScript path (no SIMD kernels, or tile rows under 4 tiles), measured on the 2-core dev box (load 1.0-1.2, each shape's calls alternated in
  * one process, medians of 20; /tmp scratch), today's automatic path (im2col + gemm, threaded
  * where large) against Winograd, ms:
  *   [2,96,14,14]*[64,96]     3.74 -> 2.94    [2,128,14,14]*[128,128]   6.30 -> 5.21
@@ -85,10 +113,20 @@ export function winogradApplies(x: FloatArray, w: FloatArray, bias: FloatArray |
   if (g.kh !== 3 || g.kw !== 3 || g.sh !== 1 || g.sw !== 1 || g.dh !== 1 || g.dw !== 1 || g.groups !== 1) return false;
   if (g.n < 1 || g.oh < 1 || g.ow < 1 || getConvVariant() !== 'auto' || getGemmVariant() !== 'auto') return false;
   const tilesPerImage = ((g.oh + 1) >> 1) * ((g.ow + 1) >> 1);
+  const saving = (9 * g.oh * g.ow) / (16 * tilesPerImage);
+  if (simdKernels() && (g.ow + 1) >> 1 >= 4) {
+    return g.c >= SIMD_MIN_CHANNELS && g.n * tilesPerImage >= SIMD_MIN_TILES
+      && (saving >= SIMD_FULL_SAVING || (g.c * g.o) / (g.c + g.o) >= SIMD_MIN_PRODUCTS);
+  }
   const minTiles = g.c * g.o > WIDE_CO ? MIN_TILES_WIDE : MIN_TILES;
   return g.c >= MIN_CHANNELS && g.o >= MIN_OUTPUTS && g.n * tilesPerImage >= minTiles
-    && 9 * g.oh * g.ow >= MIN_SAVING * 16 * tilesPerImage
+    && saving >= MIN_SAVING
     && 64 * (g.c + g.o) * tilesPerImage <= MAX_IMAGE_BYTES;
+}
+
+/** Whether the SIMD kernels compiled (they need tile rows of 4 tiles or more). */
+function simdKernels(): boolean {
+  return runtime()?.has('wino') ?? false;
 }
 
 /**
@@ -239,6 +277,16 @@ function outputTransform(
  * of NaN and ±∞ this cannot reproduce; see the module comment).
  */
 export function winogradConv3x3(x: Float32Array, w: Float32Array, g: WinogradGeometry, bias: Float32Array | null, relu: boolean): Float32Array | null {
+  const yImg = g.o * g.oh * g.ow;
+  const out = new Float32Array(g.n * yImg);
+  const simd = winogradChunks(x, w, g, bias, relu, () => 0, (ch) => out.set(ch.view.subarray(ch.at, ch.at + ch.cnt * yImg), ch.n0 * yImg));
+  if (simd === 'done') return out;
+  if (simd === 'nonfinite') return null;
+  return winogradConv3x3Js(x, w, g, bias, relu);
+}
+
+/** {@link winogradConv3x3} in JavaScript transforms and {@link gemm} products (where the SIMD kernels are missing). */
+function winogradConv3x3Js(x: Float32Array, w: Float32Array, g: WinogradGeometry, bias: Float32Array | null, relu: boolean): Float32Array | null {
   const { n, c, o, oh, ow } = g;
   const th = (oh + 1) >> 1, tw = (ow + 1) >> 1;
   const hp = 2 * th + 2, wp = 2 * tw + 2;
@@ -261,4 +309,85 @@ export function winogradConv3x3(x: Float32Array, w: Float32Array, g: WinogradGeo
     if (!outputTransform(m, g, n0, cnt, th, tw, bias, relu, y, mStep)) return null;
   }
   return y;
+}
+
+// ---------------------------------------------------------------- the SIMD kernels (wasm/winograd-kernel.ts)
+
+const align64 = (v: number): number => Math.ceil(v / 64) * 64;
+
+/**
+ * Images per chunk of the SIMD path: V and M of one chunk (all 16 matrices) within about
+ * `chunkBytes` (at least one image). Measured on the CNN's second layer ([64,32,13,13]*[64]):
+ * 0.5, 1, 2, 4, 16 MB took 4.70, 4.49, 4.11, 3.76, 3.46 ms (each pass waits for the slowest
+ * job, and small chunks have more passes). @internal Exposed for tests.
+ */
+export const winogradTuning = { chunkBytes: 16 << 20 };
+
+/**
+ * The convolution on the SIMD kernels, chunk by chunk of images, each chunk's output (NCHW,
+ * dense, in the runtime's memory) handed to `consume` as conv-direct.ts's chunks are, with
+ * `extraBytes(cnt)` reserved past it. The three passes (input transform by image ranges, the 16
+ * products, output transform by image ranges) each split over the worker pool. Returns
+ * 'unavailable' (nothing done) without the kernels or where a tile row has fewer than 4 tiles,
+ * 'nonfinite' when some output before relu is not finite (earlier chunks were consumed: the
+ * caller recomputes all of it), 'done' otherwise.
+ */
+export function winogradChunks(
+  x: Float32Array, w: Float32Array, g: WinogradGeometry, bias: Float32Array | null, relu: boolean,
+  extraBytes: (cnt: number) => number, consume: (chunk: DirectChunk) => void,
+): 'unavailable' | 'nonfinite' | 'done' {
+  const rt = runtime();
+  const fin = rt ? rt.fn('wino', 'wino_input') : -1, fgemm = rt ? rt.fn('wino', 'wino_gemm') : -1;
+  const fout = rt ? rt.fn('wino', relu ? 'wino_output_relu' : 'wino_output') : -1;
+  const { n, c, h, o, oh, ow, ph, pw } = g;
+  const th = (oh + 1) >> 1, tw = (ow + 1) >> 1;
+  if (!rt || fin < 0 || fgemm < 0 || fout < 0 || tw < 4) return 'unavailable';
+  const hp = 2 * th + 2, wp = 2 * tw + 2, o4 = Math.ceil(o / 4) * 4;
+  const pool = rt.pool();
+  const threads = 1 + (pool?.readyCount() ?? 0);
+  const nb = Math.max(1, Math.min(n, Math.floor(winogradTuning.chunkBytes / (16 * (c + o4) * th * tw * 4))));
+  const parts = Math.min(nb, 2 * threads);
+  const tpOf = (cnt: number): number => Math.ceil((cnt * th * tw) / 8) * 8;
+  // U, the chunk's input, the padded-plane scratch of each input job, V, M, Y, the output jobs' flags
+  const tp = tpOf(nb), vStep = skew(c * tp) * 4, mStep = skew(o4 * tp) * 4, planeBytes = align64(hp * wp * 4 + 64);
+  const U0 = CONTROL_BYTES, X0 = align64(U0 + 16 * o4 * c * 4), P0 = align64(X0 + nb * c * h * g.w * 4 + 64);
+  const V0 = align64(P0 + parts * planeBytes), M0 = align64(V0 + 16 * vStep), Y0 = align64(M0 + 16 * mStep);
+  const F0 = align64(Y0 + nb * o * oh * ow * 4 + 64), B0 = align64(F0 + parts * 4), free = align64(B0 + o * 4);
+  const bytes = free + extraBytes(nb) + 64;
+  if (bytes > ARENA_LIMIT_BYTES) return 'unavailable';
+  let view = rt.engine.reserve(bytes).f32;
+  const u = filterTransform(w, o, c);
+  for (let xi = 0; xi < 16; xi++) {
+    view.set(u.subarray(xi * o * c, (xi + 1) * o * c), U0 / 4 + xi * o4 * c);
+    view.fill(0, U0 / 4 + xi * o4 * c + o * c, U0 / 4 + (xi + 1) * o4 * c);
+  }
+  if (bias !== null) view.set(bias.subarray(0, o), B0 / 4);
+  const run = (jobs: WasmJob[]): void => {
+    if (pool && threads > 1 && jobs.length > 1) pool.run(jobs, 0, undefined, 'wino');
+    else for (const j of jobs) rt.call(j.fn, ...j.args);
+  };
+  const imageRanges = (cnt: number): [number, number][] => {
+    const per = Math.ceil(cnt / Math.min(cnt, parts)), out: [number, number][] = [];
+    for (let i0 = 0; i0 < cnt; i0 += per) out.push([i0, Math.min(per, cnt - i0)]);
+    return out;
+  };
+  for (let n0 = 0; n0 < n; n0 += nb) {
+    const cnt = Math.min(nb, n - n0), tpc = tpOf(cnt), ranges = imageRanges(cnt);
+    view = rt.engine.reserve(bytes).f32;
+    const ints = new Int32Array(view.buffer);
+    view.set(x.subarray(n0 * c * h * g.w, (n0 + cnt) * c * h * g.w), X0 / 4);
+    run(ranges.map(([i0, ni], j) => ({ fn: fin, args: Int32Array.from([
+      X0 + i0 * c * h * g.w * 4, P0 + j * planeBytes, V0, ni, c, h, g.w, hp, wp, ph, pw, th, tw, tpc, i0 * th * tw, vStep,
+    ]) })));
+    run(Array.from({ length: 16 }, (_, xi) => ({ fn: fgemm, args: Int32Array.from([
+      U0 + xi * o4 * c * 4, V0 + xi * vStep, M0 + xi * mStep, o4, c, tpc, 0, tpc,
+    ]) })));
+    ints.fill(0, F0 / 4, F0 / 4 + ranges.length);
+    run(ranges.map(([i0, ni], j) => ({ fn: fout, args: Int32Array.from([
+      M0, Y0 + i0 * o * oh * ow * 4, bias === null ? 0 : B0, ni, o, oh, ow, th, tw, tpc, i0 * th * tw, mStep, F0 + j * 4,
+    ]) })));
+    for (let j = 0; j < ranges.length; j++) if (ints[F0 / 4 + j] !== 0) return 'nonfinite';
+    consume({ view, at: Y0 / 4, n0, cnt, free });
+  }
+  return 'done';
 }

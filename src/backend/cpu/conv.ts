@@ -34,7 +34,7 @@ import { allocate, dtypeOf, type FloatArray } from '../../tensor/dtype.js';
 import { gemm } from './gemm.js';
 import { DIRECT_INPUT_MAX_EXCESS, getConvVariant, tryDirectConv, tryDirectConvFilter } from './conv-direct.js';
 import { convEpilogueInPlace } from './conv-epilogue.js';
-import { tryDirectConvMaxPool2x2 } from './conv-pool.js';
+import { tryDirectConvMaxPool2x2, tryWinogradMaxPool2x2 } from './conv-pool.js';
 import { winogradApplies, winogradConv3x3 } from './conv-winograd.js';
 import { scratch as reusedScratch } from './scratch.js';
 
@@ -348,17 +348,21 @@ export function conv2dBiasRelu(
 
 /**
  * {@link conv2dBiasRelu} followed by 2×2 max pooling at stride 2 (no padding), in one pass
- * over memory where the direct kernel computes the convolution (conv-pool.ts): bit for bit
- * the two operations. Null where it would not run that kernel (Winograd, im2col, float64,
+ * over memory where the direct or the Winograd kernels compute the convolution (conv-pool.ts):
+ * bit for bit the two operations with `inference`. Null where neither runs (im2col, float64,
  * an output side below 2); the caller then runs the two operations. For inference only: it
- * records nothing a gradient could use (no argmax).
+ * records nothing a gradient could use (no argmax), and may take the Winograd path.
  */
 export function conv2dBiasReluMaxPool2x2(
   x: FloatArray, xShape: Shape4, w: FloatArray, wShape: Shape4, p: Conv2dParams, bias: FloatArray | null, relu: boolean,
 ): Float32Array | null {
   const g = geometry(xShape, wShape, p);
   if (!(x instanceof Float32Array) || !(w instanceof Float32Array) || !(bias === null || bias instanceof Float32Array)) return null;
-  if (g.n * g.o * g.ohw === 0 || g.k === 0 || isPointwise(g) || winogradApplies(x, w, bias, g)) return null;
+  if (g.n * g.o * g.ohw === 0 || g.k === 0 || isPointwise(g)) return null;
+  if (winogradApplies(x, w, bias, g)) {
+    const y = tryWinogradMaxPool2x2(x, w, g, bias, relu);
+    if (y !== null) return y;
+  }
   return tryDirectConvMaxPool2x2(x, w, g, { bias, relu });
 }
 

@@ -13,6 +13,7 @@ import { buildConvModule } from './wasm/conv-kernel.js';
 import { buildElementwiseModule } from './wasm/elementwise-kernel.js';
 import { buildGemvModule } from './wasm/gemv-kernel.js';
 import { buildPoolModule } from './wasm/pool-kernel.js';
+import { buildWinogradModule } from './wasm/winograd-kernel.js';
 import { MAX_PAGES, WasmGemmEngine } from './wasm/gemm-kernel.js';
 import { createThreadPool, threadsSupported, type PoolSpec, type ThreadPool } from './threads.js';
 
@@ -55,6 +56,7 @@ export class WasmRuntime {
       ew: buildElementwiseModule,
       conv: buildConvModule,
       gemv: buildGemvModule, // the engine has its own instance; this one is for the job table
+      wino: buildWinogradModule,
       pool: buildPoolModule, // pool-wasm.ts runs its own copy on the single-thread engine; this one reads conv outputs in place (conv-pool.ts)
     };
     for (const [key, build] of Object.entries(builders)) {
