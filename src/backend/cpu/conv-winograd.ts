@@ -145,10 +145,12 @@ const CHUNK_BYTES = 4 << 20;
  */
 const skew = (length: number): number => Math.ceil(length / 1024) * 1024 + 80;
 
-/** U [16][O][C] = G g Gᵀ for every (o, c), from w [O, C, 3, 3]. */
-function filterTransform(w: Float32Array, o: number, c: number): Float32Array {
+/**
+ * U [16][O][C] = G g Gᵀ for every (o, c), from w [O, C, 3, 3], into `u` from element `at`
+ * with matrices `step` elements apart (≥ O·C; what lies between is not written).
+ */
+function filterTransform(w: Float32Array, o: number, c: number, u: Float32Array = new Float32Array(16 * o * c), at = 0, step = o * c): Float32Array {
   const plane = o * c;
-  const u = new Float32Array(16 * plane);
   const r = new Float32Array(12); // G·g (4 × 3), rounded as float32 arithmetic would
   for (let oc = 0; oc < plane; oc++) {
     const s = oc * 9;
@@ -161,10 +163,10 @@ function filterTransform(w: Float32Array, o: number, c: number): Float32Array {
     }
     for (let i = 0; i < 4; i++) {
       const g0 = r[3 * i]!, g1 = r[3 * i + 1]!, g2 = r[3 * i + 2]!;
-      u[(4 * i) * plane + oc] = g0;
-      u[(4 * i + 1) * plane + oc] = Math.fround(g0 + g1 + g2) * 0.5;
-      u[(4 * i + 2) * plane + oc] = Math.fround(g0 - g1 + g2) * 0.5;
-      u[(4 * i + 3) * plane + oc] = g2;
+      u[at + (4 * i) * step + oc] = g0;
+      u[at + (4 * i + 1) * step + oc] = Math.fround(g0 + g1 + g2) * 0.5;
+      u[at + (4 * i + 2) * step + oc] = Math.fround(g0 - g1 + g2) * 0.5;
+      u[at + (4 * i + 3) * step + oc] = g2;
     }
   }
   return u;
@@ -356,11 +358,8 @@ export function winogradChunks(
   const bytes = free + extraBytes(nb) + 64;
   if (bytes > ARENA_LIMIT_BYTES) return 'unavailable';
   let view = rt.engine.reserve(bytes).f32;
-  const u = filterTransform(w, o, c);
-  for (let xi = 0; xi < 16; xi++) {
-    view.set(u.subarray(xi * o * c, (xi + 1) * o * c), U0 / 4 + xi * o4 * c);
-    view.fill(0, U0 / 4 + xi * o4 * c + o * c, U0 / 4 + (xi + 1) * o4 * c);
-  }
+  filterTransform(w, o, c, view, U0 / 4, o4 * c);
+  for (let xi = 0; xi < 16; xi++) view.fill(0, U0 / 4 + xi * o4 * c + o * c, U0 / 4 + (xi + 1) * o4 * c);
   if (bias !== null) view.set(bias.subarray(0, o), B0 / 4);
   const run = (jobs: WasmJob[]): void => {
     if (pool && threads > 1 && jobs.length > 1) pool.run(jobs, 0, undefined, 'wino');
