@@ -41,14 +41,14 @@ const DIRECT_MAX_K = 576;
 const THREADED_MIN_MACS = 10e6;
 
 /*
- * The filter gradient, measured in CPU time on one thread (`process.cpuUsage`; the 2-core box
- * was under load ~15 from other jobs, which made wall times useless) on the CNN's two layers:
- * k = 9 (64×1×28×28 ⊛ 32×1×3×3): direct 3.4 ms vs im2col + gemm 6.4; k = 288
- * (64×32×13×13 ⊛ 64×32×3×3): direct 29 vs 24 — there the packed gemm (12.7 ms of the 24)
- * beats the direct kernel's lane-wise products, and im2col is the rest. Between the two k
- * the crossover was not measured; FILTER_DIRECT_MAX_K sits between them.
+ * The filter gradient, by k = C·KH·KW, wall time on the 2-core dev box (load ~0.3, both
+ * threads, medians of 30; /tmp scratch), ms, im2col + gemm against the direct kernel:
+ * k = 72 ([64,8,28,28]*[16], pad 1) 11.2 vs 4.2; k = 144 ([16,16,28,28]*[32]) 6.2 vs 3.5;
+ * k = 288 ([64,32,13,13]*[64], the CNN's second layer) 9.2 vs 8.7; k = 576
+ * ([16,64,14,14]*[64]) 7.0 vs 7.6; k = 1152 ([8,128,14,14]*[128]) 9.9 vs 14.5. (The earlier
+ * limit of 64 came from CPU time on one thread under load ~15, where k = 288 measured 24 vs 29.)
  */
-const FILTER_DIRECT_MAX_K = 64;
+const FILTER_DIRECT_MAX_K = 288;
 
 /**
  * The input gradient through the forward kernel (conv.ts) computes on dy padded by k − 1 − p:
