@@ -1,14 +1,15 @@
 /**
- * Chain's inference fusion (src/layers/fusion.ts): a Conv (relu or identity) followed by
- * MaxPool((2, 2)) runs as one pass outside gradients (src/backend/cpu/conv-pool.ts). Checked:
- * the same values bit for bit as the two layers called one by one, on random layers and inputs
- * with NaN and ±∞ (which the pooling kernel hands to its exact kernel); the fused pass really
- * runs (the MaxPool layer is not called); gradients, `shapes()` and error paths see every layer.
+ * Chain's inference fusions (src/layers/fusion.ts): a Conv (relu or identity) followed by
+ * MaxPool((2, 2)) runs as one pass outside gradients (src/backend/cpu/conv-pool.ts), and so does
+ * a run of Dense layers on a few rows (src/backend/cpu/dense.ts). Checked: the same values bit
+ * for bit as the layers called one by one, on random layers and inputs with NaN and ±∞ (which
+ * the pooling kernel hands to its exact kernel); the fused pass really runs (the later layers
+ * are not called); gradients, `shapes()` and error paths see every layer.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
-import { Chain, Conv, Dense, Flatten, MaxPool, MeanPool, Tensor, fromData, gradient, identity, relu, shapes, sum } from '../../src/index.js';
+import { Chain, Conv, Dense, Flatten, MaxPool, MeanPool, Tensor, fromData, gradient, identity, relu, shapes, sigmoid, sum } from '../../src/index.js';
 import { withoutFusion } from '../../src/layers/fusion.js';
 import { setLayerCallHook } from '../../src/layers/layer.js';
 import { seededValues } from '../_helpers/arbitraries.js';
@@ -146,6 +147,55 @@ test('identity convolutions fuse (no relu), float64 runs one by one', () => {
   sameBits(run.result, withoutFusion(() => m(x)), 'identity');
   const m64 = Chain(Conv([3, 3], 2, 5, relu, { dtype: 'float64' }), MaxPool([2, 2]));
   assert.ok(calledLayers(() => m64(randomTensor([3, 2, 14, 18], 53, 'float64'))).called.includes(m64.layers[1]));
+});
+
+const arbDenseRun = fc.record({
+  // mostly sizes the few-rows kernel takes (whole vectors, large enough), some that end a run
+  sizes: fc.array(fc.constantFrom(3, 10, 16, 32, 64, 64, 100, 128, 128, 256), { minLength: 3, maxLength: 6 }),
+  acts: fc.array(fc.constantFrom('relu', 'relu', 'identity', 'identity', 'sigmoid'), { minLength: 5, maxLength: 5 }),
+  bias: fc.array(fc.boolean(), { minLength: 5, maxLength: 5 }),
+  rows: fc.constantFrom(0, 1, 1, 2, 5, 8, 9), f64: fc.boolean(), specials: fc.constantFrom(0, 0, 1), seed: fc.integer(),
+});
+
+test('runs of Dense layers on a few rows equal the layers one by one, bit for bit', () => {
+  let fusedRuns = 0;
+  const act = { relu, identity, sigmoid } as const;
+  fc.assert(fc.property(arbDenseRun, (r) => {
+    const dtype = r.f64 ? 'float64' : 'float32';
+    const layers = r.sizes.slice(1).map((out, i) => Dense(r.sizes[i]!, out, act[r.acts[i] as keyof typeof act], {
+      dtype, bias: r.bias[i] ? randomTensor([out], r.seed ^ (i + 7), dtype) : false,
+    }));
+    const model = Chain(...layers);
+    const shape = r.rows === 0 ? [r.sizes[0]!] : [r.rows, r.sizes[0]!];
+    const x = withSpecials(randomTensor(shape, r.seed, dtype), r.seed, r.specials);
+    const { result, called } = calledLayers(() => model(x));
+    sameBits(result, withoutFusion(() => model(x)), `${String(model)} on [${shape}]`);
+    if (!called.includes(layers[1])) fusedRuns++;
+  }), { numRuns: 200 });
+  assert.ok(fusedRuns >= 40, `a Dense run fused in only ${fusedRuns} of 200 cases`);
+});
+
+test('a Dense run stops where the sizes do not chain: the error names that layer, as without fusion', () => {
+  const model = Chain(Dense(8, 16, relu), Dense(16, 4), Dense(5, 2));
+  const message = (fn: () => unknown): string => {
+    try {
+      fn();
+    } catch (e) {
+      return (e as Error).message;
+    }
+    return 'no error';
+  };
+  const x = randomTensor([1, 8], 61);
+  assert.match(message(() => model(x)), /^Chain\[2\] → Dense\(5 => 2\) expects 5 input features/);
+  assert.is(message(() => model(x)), message(() => withoutFusion(() => model(x))));
+  // and a bad input to the first layer of a run
+  assert.match(message(() => model(randomTensor([1, 7], 62))), /^Chain\[0\] → Dense\(8 => 16, relu\) expects 8 input features/);
+  // the run of the first two fused: the second layer is not called
+  const ok = Chain(Dense(64, 128, relu), Dense(128, 32), sigmoid);
+  const x64 = randomTensor([1, 64], 63);
+  const run = calledLayers(() => ok(x64));
+  assert.ok(!run.called.includes(ok.layers[1]), 'the second Dense ran inside the first one\'s pass');
+  sameBits(run.result, withoutFusion(() => ok(x64)), 'Dense, Dense, sigmoid');
 });
 
 test.run();

@@ -9,13 +9,13 @@ import { ShapeError } from '../tensor/shape.js';
 import type { DType } from '../tensor/dtype.js';
 import { ones, randn, zeros } from '../tensor/create.js';
 import { add, maximum, mul, relu } from '../ops/elementwise.js';
-import { denseFewRows } from '../backend/cpu/dense.js';
+import { type DenseStep, denseFewRows, denseRunFewRows } from '../backend/cpu/dense.js';
 import { sum } from '../ops/reduce.js';
 import { matmul } from '../ops/linalg.js';
 import { gather, permute, reshape, transpose, unsqueeze } from '../ops/movement.js';
 import { Layer, describeValue, inDtype, isLayer, labelOf, layer, layerLabel, located } from './layer.js';
 import { layerChildren, layerHead } from './show.js';
-import { fusePair, fusionApplies } from './fusion.js';
+import { fuseRun, fusionApplies, plainInstance, registerRunFusion } from './fusion.js';
 import { type Initializer, glorotUniform } from './init.js';
 
 /** An activation or any function of one tensor. */
@@ -68,16 +68,15 @@ export const Chain = layer(class Chain extends Layer<[any], any> {
   forward(x: unknown): any {
     const ls = this.layers as Chained;
     const keys = Array.isArray(ls) ? undefined : Object.keys(ls);
-    const n = keys === undefined ? (ls as unknown[]).length : keys.length;
-    const entry = (i: number): unknown => (keys === undefined ? (ls as unknown[])[i] : (ls as Record<string, unknown>)[keys[i]!]);
-    for (let i = 0; i < n; i++) {
-      const f = entry(i);
+    const list = keys === undefined ? (ls as unknown[]) : keys.map((k) => (ls as Record<string, unknown>)[k]);
+    for (let i = 0; i < list.length; i++) {
+      const f = list[i];
       try {
-        // neighbours computed in one pass where a fusion applies (inference only; see fusion.ts)
-        const y = i + 1 < n && fusionApplies(x) ? fusePair(f, entry(i + 1), x) : undefined;
-        if (y !== undefined) {
-          x = y;
-          i++;
+        // a run of entries computed in one pass where a fusion applies (inference only; see fusion.ts)
+        const run = i + 1 < list.length && fusionApplies(x) ? fuseRun(list, i, x) : undefined;
+        if (run !== undefined) {
+          x = run.y;
+          i += run.count - 1;
         } else {
           x = (f as (x: unknown) => unknown)(x);
         }
@@ -174,11 +173,7 @@ export const Dense = layer(class Dense extends Layer<[TensorLike], Tensor> {
   }
 
   forward(input: TensorLike): Tensor {
-    const x = asInput(this, input, this.weight.dtype);
-    const inp = this.weight.shape[1];
-    if (x.ndim === 0 || x.shape[x.ndim - 1] !== inp) {
-      throw new ShapeError(`${labelOf(this)} expects ${inp} input features, got input of shape ${shapeText(x)}`);
-    }
+    const x = denseInput(this, input);
     // untraced calls on a few rows: one product and one pass (values identical to the ops below)
     const σ = this.σ, plainσ = σ === identity || σ === relu;
     const fast = plainσ ? denseFewRows(x, this.weight, this.bias, σ === relu) : undefined;
@@ -194,6 +189,39 @@ export const Dense = layer(class Dense extends Layer<[TensorLike], Tensor> {
 });
 /** A {@link Dense} layer. */
 export type Dense = InstanceType<typeof Dense>;
+
+/** A Dense layer's input, checked: the layer's dtype, `in` features last. */
+function denseInput(self: Dense, input: TensorLike): Tensor {
+  const x = asInput(self, input, self.weight.dtype);
+  const inp = self.weight.shape[1];
+  if (x.ndim === 0 || x.shape[x.ndim - 1] !== inp) {
+    throw new ShapeError(`${labelOf(self)} expects ${inp} input features, got input of shape ${shapeText(x)}`);
+  }
+  return x;
+}
+
+/*
+ * Consecutive Dense layers (relu or identity) in a Chain, on a few rows outside any gradient:
+ * each layer's output stays in the kernels' memory as the next one's input
+ * (src/backend/cpu/dense.ts `denseRunFewRows`), the same kernel calls as one by one, so the
+ * same values. At batch 1 this spares each later layer its call, checks, staging and result
+ * tensor.
+ */
+registerRunFusion((entries, at, x) => {
+  const steps: DenseStep[] = [];
+  for (let j = at; j < entries.length; j++) {
+    const d = entries[j];
+    if (!plainInstance(d, Dense)) break;
+    const { weight, bias, σ } = d as Dense;
+    if (σ !== relu && σ !== identity) break;
+    const prev = steps[steps.length - 1];
+    if (prev !== undefined && (weight.shape[1] !== prev.weight.shape[0] || weight.dtype !== prev.weight.dtype)) break;
+    steps.push({ weight, bias, relu: σ === relu });
+  }
+  if (steps.length < 2) return undefined;
+  const y = denseRunFewRows(denseInput(entries[at] as Dense, x), steps);
+  return y === undefined ? undefined : { y, count: steps.length };
+});
 
 function checkSizes(op: string, sizes: Record<string, unknown>): void {
   for (const [k, v] of Object.entries(sizes)) {

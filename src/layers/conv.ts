@@ -25,7 +25,7 @@ import { matmul } from '../ops/linalg.js';
 import { broadcastTo, concat, pad, reshape, slice, transpose } from '../ops/movement.js';
 import { avgPool2d, conv2d, convTranspose2d, maxPool2d } from '../ops/nn.js';
 import { Layer, describeValue, labelOf, layer, layerLabel } from './layer.js';
-import { registerPairFusion } from './fusion.js';
+import { plainInstance, registerRunFusion } from './fusion.js';
 import { type Activation, asInput, identity } from './basic.js';
 import { type Initializer, glorotUniform } from './init.js';
 
@@ -399,10 +399,6 @@ export type MaxPool = InstanceType<typeof MaxPool>;
 
 // ---------------------------------------------------------------- inference fusion
 
-/** Whether `x` is an instance of exactly `cls` (not a subclass) and has no `forward` of its own. */
-const plainInstance = (x: unknown, cls: { prototype: object }): boolean =>
-  typeof x === 'function' && Object.getPrototypeOf(x) === cls.prototype && !Object.prototype.hasOwnProperty.call(x, 'forward');
-
 const isPlain2x2 = (p: MaxPool): boolean =>
   p.window[0] === 2 && p.window[1] === 2 && p.stride[0] === 2 && p.stride[1] === 2 && p.padding[0] === 0 && p.padding[1] === 0;
 
@@ -412,7 +408,8 @@ const isPlain2x2 = (p: MaxPool): boolean =>
  * quarter is copied out (src/backend/cpu/conv-pool.ts); the values are the two layers' own.
  * On the CNN of bench/train.ts, batch 64: conv 1 => 32 and its pooling 2.02 -> 0.84 ms.
  */
-registerPairFusion((first, second, x) => {
+registerRunFusion((entries, at, x) => {
+  const first = entries[at], second = entries[at + 1];
   if (!plainInstance(first, Conv) || !plainInstance(second, MaxPool) || !isPlain2x2(second as MaxPool)) return undefined;
   const conv = first as Conv;
   const { weight, bias } = conv;
@@ -424,7 +421,7 @@ registerPairFusion((first, second, x) => {
   const pooled = conv2dBiasReluMaxPool2x2(xp.data, xs, weight.data, ws, params, bias === false ? null : bias.data, conv.σ === relu);
   if (pooled === null) return undefined;
   const [n, o, oh, ow] = conv2dOutputShape(xs, ws, params);
-  return unbatch(tensorOf(pooled, [n, o, oh >> 1, ow >> 1]), single);
+  return { y: unbatch(tensorOf(pooled, [n, o, oh >> 1, ow >> 1]), single), count: 2 };
 });
 
 /**

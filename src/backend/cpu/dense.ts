@@ -13,7 +13,7 @@ import { Tensor } from '../../tensor/tensor.js';
 import { type DType, allocate } from '../../tensor/dtype.js';
 import { cpuDispatch } from '../index.js';
 import { fewRowsEngine, gemm, gemmTuning } from './gemm.js';
-import { denseDot } from './gemv.js';
+import { denseDot, denseDotRun, type DotLayer } from './gemv.js';
 import { tensorOf } from './ndview.js';
 
 /** Can `t` be an operand of a fused untraced CPU path: untraced, on no device, of `dtype`, contiguous? */
@@ -46,5 +46,41 @@ export function denseFewRows(x: Tensor, w: Tensor, b: Tensor | false, relu: bool
     }
   }
   if (relu) for (let p = 0; p < y.length; p++) if (y[p]! < 0) y[p] = 0; // on the rounded sums
+  return tensorOf(y, x.ndim === 2 ? [m, out] : [out]);
+}
+
+/** A dense layer of {@link denseRunFewRows}. */
+export interface DenseStep {
+  readonly weight: Tensor;
+  readonly bias: Tensor | false;
+  readonly relu: boolean;
+}
+
+/**
+ * Consecutive dense layers, each `σ(x·Wᵀ + b)` with σ relu or the identity, on an untraced `x`
+ * `[in]` or `[m, in]` (m ≤ the few-rows limit): each layer exactly as {@link denseFewRows}
+ * computes it (the same kernel call), with the intermediate outputs left in the kernels' memory
+ * instead of becoming tensors. Undefined (nothing done) when some layer would not take that
+ * kernel there; shapes must chain (the caller checks).
+ */
+export function denseRunFewRows(x: Tensor, steps: readonly DenseStep[]): Tensor | undefined {
+  const dt = steps[0]!.weight.dtype;
+  if (x.ndim > 2 || !cpuDispatch() || !fusable(x, dt)) return undefined;
+  const m = x.ndim === 2 ? x.shape[0]! : 1;
+  if (m > gemmTuning.fewRowsMax || m === 0) return undefined;
+  const layers: DotLayer[] = [];
+  let eng = null;
+  for (const s of steps) {
+    const { weight: w, bias: b } = s;
+    if (!fusable(w, dt) || (b !== false && !fusable(b, dt))) return undefined;
+    const [n, k] = w.shape as [number, number];
+    const e = fewRowsEngine(m, n, k);
+    if (e === null || (eng !== null && e !== eng)) return undefined;
+    eng = e;
+    layers.push({ n, k, w: w.nd.data, wOff: w.nd.offset, b: b === false ? null : b.nd.data, bOff: b === false ? 0 : b.nd.offset, relu: s.relu });
+  }
+  const out = layers[layers.length - 1]!.n;
+  const y = allocate(dt, m * out);
+  if (eng === null || !denseDotRun(eng, m, layers, x.nd.data, x.nd.offset, y)) return undefined;
   return tensorOf(y, x.ndim === 2 ? [m, out] : [out]);
 }

@@ -131,18 +131,58 @@ export function denseDot(
   x: FloatArray, xOff: number, w: FloatArray, wOff: number, b: FloatArray | null, bOff: number,
   relu: boolean, y: FloatArray,
 ): boolean {
+  return denseDotRun(eng, m, [{ n, k, w, wOff, b, bOff, relu }], x, xOff, y);
+}
+
+/** One layer of {@link denseDotRun}: `[n, k]` weights from element `wOff` of `w`, bias `[n]` or null, relu. */
+export interface DotLayer {
+  readonly n: number;
+  readonly k: number;
+  readonly w: FloatArray;
+  readonly wOff: number;
+  readonly b: FloatArray | null;
+  readonly bOff: number;
+  readonly relu: boolean;
+}
+
+/**
+ * Consecutive dense layers on `m` rows, each as {@link denseDot} computes it, with every
+ * intermediate output left in the engine's memory as the next layer's input: x is staged once
+ * and only the last output is copied out, into `y`. Resident weights are read in place, others
+ * copied in. False (nothing done) when some layer's k is not a whole number of vectors.
+ */
+export function denseDotRun(eng: WasmGemmEngine, m: number, layers: readonly DotLayer[], x: FloatArray, xOff: number, y: FloatArray): boolean {
   const f32 = y instanceof Float32Array, e = f32 ? 4 : 8;
-  if (!eng.gemv || k % (16 / e) !== 0) return false;
-  const wRes = eng.residentAddress(w);
-  const aAt = CONTROL_BYTES / e, cAt = align16((aAt + m * k) * e) / e;
-  const wAt = wRes >= 0 ? wRes / e + wOff : align16((cAt + m * n) * e) / e; // else staged after C
-  const views = eng.reserve((wRes >= 0 ? cAt + m * n : wAt + n * k) * e + 64);
+  if (!eng.gemv) return false;
+  // x, then each layer's output (its C), then the weights that are not resident
+  let end = CONTROL_BYTES / e + m * layers[0]!.k;
+  const cAt: number[] = [], wAt: number[] = [];
+  for (const l of layers) {
+    if (l.k % (16 / e) !== 0) return false;
+    cAt.push(align16(end * e) / e);
+    end = cAt[cAt.length - 1]! + m * l.n;
+  }
+  for (const l of layers) {
+    const res = eng.residentAddress(l.w);
+    if (res >= 0) {
+      wAt.push(res / e + l.wOff);
+    } else {
+      wAt.push(align16(end * e) / e);
+      end = wAt[wAt.length - 1]! + l.n * l.k;
+    }
+  }
+  const views = eng.reserve(end * e + 64);
   const view = f32 ? views.f32 : views.f64;
-  view.set(x.subarray(xOff, xOff + m * k), aAt);
-  if (b !== null) for (let i = 0; i < m; i++) view.set(b.subarray(bOff, bOff + n), cAt + i * n);
-  if (wRes < 0) view.set(w.subarray(wOff, wOff + n * k), wAt);
-  runDot(eng, f32, m, n, k, aAt, wAt, k, cAt, (b !== null ? 1 : 0) | (relu ? 2 : 0));
-  y.set(view.subarray(cAt, cAt + m * n));
+  let aAt = CONTROL_BYTES / e;
+  view.set(x.subarray(xOff, xOff + m * layers[0]!.k), aAt);
+  for (let i = 0; i < layers.length; i++) {
+    const l = layers[i]!, c = cAt[i]!;
+    if (eng.residentAddress(l.w) < 0) view.set(l.w.subarray(l.wOff, l.wOff + l.n * l.k), wAt[i]!);
+    if (l.b !== null) for (let r = 0; r < m; r++) view.set(l.b.subarray(l.bOff, l.bOff + l.n), c + r * l.n);
+    runDot(eng, f32, m, l.n, l.k, aAt, wAt[i]!, l.k, c, (l.b !== null ? 1 : 0) | (l.relu ? 2 : 0));
+    aAt = c;
+  }
+  y.set(view.subarray(aAt, aAt + m * layers[layers.length - 1]!.n));
   return true;
 }
 
