@@ -24,6 +24,16 @@ function sameBits(actual: Tensor, expected: Tensor, what: string): void {
   for (let i = 0; i < e.length; i++) if (!Object.is(a[i], e[i])) assert.unreachable(`${what}: y[${i}] = ${a[i]}, one by one ${e[i]}`);
 }
 
+/** The message of what `fn` throws, or 'no error'. */
+function message(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    return (e as Error).message;
+  }
+  return 'no error';
+}
+
 /** The layers whose own call ran during `fn` (through the layer-call hook). */
 function calledLayers<T>(fn: () => T): { result: T; called: unknown[] } {
   const called: unknown[] = [];
@@ -125,14 +135,6 @@ test('inside a gradient every layer runs (and differentiates); shapes() shows ev
 test('a bad input to the fused pair names the Conv, as without fusion', () => {
   const model = Chain(Conv([3, 3], 3, 4, relu), MaxPool([2, 2]));
   const x = randomTensor([1, 2, 10, 10], 41);
-  const message = (fn: () => unknown): string => {
-    try {
-      fn();
-    } catch (e) {
-      return (e as Error).message;
-    }
-    return 'no error';
-  };
   const fused = message(() => model(x));
   assert.match(fused, /^Chain\[0\] → Conv\(\(3, 3\), 3 => 4, relu\)/);
   assert.is(fused, message(() => withoutFusion(() => model(x))));
@@ -177,14 +179,6 @@ test('runs of Dense layers on a few rows equal the layers one by one, bit for bi
 
 test('a Dense run stops where the sizes do not chain: the error names that layer, as without fusion', () => {
   const model = Chain(Dense(8, 16, relu), Dense(16, 4), Dense(5, 2));
-  const message = (fn: () => unknown): string => {
-    try {
-      fn();
-    } catch (e) {
-      return (e as Error).message;
-    }
-    return 'no error';
-  };
   const x = randomTensor([1, 8], 61);
   assert.match(message(() => model(x)), /^Chain\[2\] → Dense\(5 => 2\) expects 5 input features/);
   assert.is(message(() => model(x)), message(() => withoutFusion(() => model(x))));
