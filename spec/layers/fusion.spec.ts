@@ -12,6 +12,7 @@ import fc from 'fast-check';
 import { Chain, Conv, Dense, Flatten, MaxPool, MeanPool, Tensor, fromData, gradient, identity, relu, shapes, sigmoid, sum } from '../../src/index.js';
 import { withoutFusion } from '../../src/layers/fusion.js';
 import { setLayerCallHook } from '../../src/layers/layer.js';
+import { winogradApplies } from '../../src/backend/cpu/conv-winograd.js';
 import { seededValues } from '../_helpers/arbitraries.js';
 
 const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
@@ -105,6 +106,24 @@ test('the CNN-sized pairs (pooling split over the worker pool) equal the layers 
   const pair = Chain(model.layers[0], model.layers[1]);
   const x = withSpecials(randomTensor([16, 1, 28, 28], 9), 5, 7);
   sameBits(pair(x), withoutFusion(() => pair(x)), 'Conv((3, 3), 1 => 32, relu) then MaxPool((2, 2))');
+});
+
+test('Winograd convolutions pool inside their output transform: odd and even sides equal the layers one by one', () => {
+  for (const [h, w, padding] of [[13, 13, 0], [14, 14, 0], [13, 16, 1], [16, 13, 0], [10, 19, 1], [9, 30, 0]] as const) {
+    for (const σ of [relu, identity]) {
+      // 32 => 32: 16 products per transformed value, which the gate admits whatever the tile waste
+      const conv = Conv([3, 3], 32, 32, σ, { padding, bias: randomTensor([32], h * w) });
+      const x4 = randomTensor([6, 32, h, w], h + w);
+      const y = conv(x4);
+      const tiles = 6 * Math.ceil(y.shape[2]! / 2) * Math.ceil(y.shape[3]! / 2);
+      const g = { n: 6, c: 32, h, w, o: 32, oh: y.shape[2]!, ow: y.shape[3]!, ph: padding, pw: padding, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, groups: 1 };
+      assert.ok(winogradApplies(x4.data, conv.weight.data, null, g), `[6, 32, ${h}, ${w}] takes the Winograd path (${tiles} tiles)`);
+      const m = Chain(conv, MaxPool([2, 2]));
+      const run = calledLayers(() => m(x4));
+      assert.ok(!run.called.includes(m.layers[1]), 'fused');
+      sameBits(run.result, withoutFusion(() => m(x4)), `${String(conv)} on [6, 32, ${h}, ${w}]`);
+    }
+  }
 });
 
 test('named Chains fuse too; other pools, subclasses and strides are called one by one', () => {

@@ -100,10 +100,16 @@ export function tryDirectConvMaxPool2x2(x: Float32Array, w: Float32Array, g: Dir
 
 /**
  * The same on the Winograd SIMD kernels (conv-winograd.ts, whose rounding it has: for
- * inference only); null when they do not apply, or some output before relu is not finite
- * (the caller then runs the direct kernel, as for the unpooled convolution).
+ * inference only), the pooling done by the output transform: the maximum of each 2×2 output
+ * tile, compared in the pooling kernel's order, so the pooled values are those of the pooling
+ * kernel on Winograd's output. Null when the kernels do not apply, or some output before relu
+ * is not finite (the caller then runs the direct kernel, as for the unpooled convolution).
  */
 export function tryWinogradMaxPool2x2(x: Float32Array, w: Float32Array, g: WinogradGeometry, bias: Float32Array | null, relu: boolean): Float32Array | null {
-  const sink = poolingSink(g.n, g.o, g.oh, g.ow);
-  return sink !== null && winogradChunks(x, w, g, bias, relu, sink.extraBytes, sink.consume) === 'done' ? sink.out : null;
+  const pohw = (g.oh >> 1) * (g.ow >> 1), yImg = g.o * pohw;
+  if (pohw === 0) return null;
+  // the output transform pools each tile itself (a tile is one pooling window), as the pooling kernel would
+  const out = new Float32Array(g.n * yImg);
+  const copy = (c: DirectChunk): void => out.set(c.view.subarray(c.at, c.at + c.cnt * yImg), c.n0 * yImg);
+  return winogradChunks(x, w, g, bias, relu, () => 0, copy, true) === 'done' ? out : null;
 }

@@ -328,7 +328,8 @@ export const winogradTuning = { chunkBytes: 16 << 20 };
 /**
  * The convolution on the SIMD kernels, chunk by chunk of images, each chunk's output (NCHW,
  * dense, in the runtime's memory) handed to `consume` as conv-direct.ts's chunks are, with
- * `extraBytes(cnt)` reserved past it. The three passes (input transform by image ranges, the 16
+ * `extraBytes(cnt)` reserved past it. With `pool2x2` the output is its 2×2 max pooling at
+ * stride 2 instead, taken by the output transform from each tile's four values. The three passes (input transform by image ranges, the 16
  * products, output transform by image ranges) each split over the worker pool. Returns
  * 'unavailable' (nothing done) without the kernels or where a tile row has fewer than 4 tiles,
  * 'nonfinite' when some output before relu is not finite (earlier chunks were consumed: the
@@ -336,12 +337,14 @@ export const winogradTuning = { chunkBytes: 16 << 20 };
  */
 export function winogradChunks(
   x: Float32Array, w: Float32Array, g: WinogradGeometry, bias: Float32Array | null, relu: boolean,
-  extraBytes: (cnt: number) => number, consume: (chunk: DirectChunk) => void,
+  extraBytes: (cnt: number) => number, consume: (chunk: DirectChunk) => void, pool2x2 = false,
 ): 'unavailable' | 'nonfinite' | 'done' {
   const rt = runtime();
   const fin = rt ? rt.fn('wino', 'wino_input') : -1, fgemm = rt ? rt.fn('wino', 'wino_gemm') : -1;
-  const fout = rt ? rt.fn('wino', relu ? 'wino_output_relu' : 'wino_output') : -1;
+  const fout = rt ? rt.fn('wino', `wino_output${pool2x2 ? '_pool' : ''}${relu ? '_relu' : ''}`) : -1;
   const { n, c, h, o, oh, ow, ph, pw } = g;
+  // what a chunk's output holds per image: the convolution's planes, or their 2×2 maxima
+  const yImg = pool2x2 ? o * (oh >> 1) * (ow >> 1) : o * oh * ow;
   const th = (oh + 1) >> 1, tw = (ow + 1) >> 1;
   if (!rt || fin < 0 || fgemm < 0 || fout < 0 || tw < 4) return 'unavailable';
   const hp = 2 * th + 2, wp = 2 * tw + 2, o4 = Math.ceil(o / 4) * 4;
@@ -354,7 +357,7 @@ export function winogradChunks(
   const tp = tpOf(nb), vStep = skew(c * tp) * 4, mStep = skew(o4 * tp) * 4, planeBytes = align64(hp * wp * 4 + 64);
   const U0 = CONTROL_BYTES, X0 = align64(U0 + 16 * o4 * c * 4), P0 = align64(X0 + nb * c * h * g.w * 4 + 64);
   const V0 = align64(P0 + parts * planeBytes), M0 = align64(V0 + 16 * vStep), Y0 = align64(M0 + 16 * mStep);
-  const F0 = align64(Y0 + nb * o * oh * ow * 4 + 64), B0 = align64(F0 + parts * 4), free = align64(B0 + o * 4);
+  const F0 = align64(Y0 + nb * yImg * 4 + 64), B0 = align64(F0 + parts * 4), free = align64(B0 + o * 4);
   const bytes = free + extraBytes(nb) + 64;
   if (bytes > ARENA_LIMIT_BYTES) return 'unavailable';
   let view = rt.engine.reserve(bytes).f32;
@@ -383,7 +386,7 @@ export function winogradChunks(
     ]) })));
     ints.fill(0, F0 / 4, F0 / 4 + ranges.length);
     run(ranges.map(([i0, ni], j) => ({ fn: fout, args: Int32Array.from([
-      M0, Y0 + i0 * o * oh * ow * 4, bias === null ? 0 : B0, ni, o, oh, ow, th, tw, tpc, i0 * th * tw, mStep, F0 + j * 4,
+      M0, Y0 + i0 * yImg * 4, bias === null ? 0 : B0, ni, o, oh, ow, th, tw, tpc, i0 * th * tw, mStep, F0 + j * 4,
     ]) })));
     for (let j = 0; j < ranges.length; j++) if (ints[F0 / 4 + j] !== 0) return 'nonfinite';
     consume({ view, at: Y0 / 4, n0, cnt, free });

@@ -15,6 +15,10 @@
  *   of every tile plus the bias (address 0: none), relu, stored into y (NCHW, dense); the
  *   right column and bottom row of tiles past the output are not stored. The i32 at `flag` is
  *   or-ed with 1 when some value before relu is not finite.
+ * - `wino_output_pool[_relu](…)`, the same arguments: then the maximum of each tile's four
+ *   outputs, `pmax(pmax(y00, y01), pmax(y10, y11))` as the 2×2 pooling kernel takes it, stored
+ *   into y as `[imgs, o, ⌊oh/2⌋, ⌊ow/2⌋]` (a tile is exactly one pooling window; tiles past the
+ *   pooled output are dropped): 2×2 max pooling at stride 2 of the convolution, without it.
  *
  * @module
  */
@@ -159,15 +163,19 @@ function gemmKernel(): FunctionBuilder {
   return f;
 }
 
-function outputKernel(relu: boolean): FunctionBuilder {
+function outputKernel(relu: boolean, pool: boolean): FunctionBuilder {
   const f = new FunctionBuilder(Array<ValType>(13).fill(i32), []);
   const [MM, Y, BIAS, IMGS, O, OH, OW, TH, TW, TP, TILE0, MSTEP, FLAG] = range(0, 13) as number[] as [number, number, number, number, number, number, number, number, number, number, number, number, number];
   const b = f.local(i32), oc = f.local(i32), ty = f.local(i32), tx = f.local(i32), at = f.local(i32), src = f.local(i32), dst = f.local(i32), owb = f.local(i32);
-  const partial = f.local(i32);
+  const partial = f.local(i32), rows = f.local(i32), cols = f.local(i32);
   const bias = f.local(v128), bad = f.local(v128), zero = f.local(v128);
   const m = range(0, 16).map(() => f.local(v128));
   const y = range(0, 4).map(() => f.local(v128));
   f.get(OW).i32(2).i32Shl().set(owb);
+  // tile rows stored: all (the second output row of the last is checked below), or the pooled rows
+  if (pool) f.get(OH).i32(1).i32ShrU().set(rows);
+  else f.get(TH).set(rows);
+  if (pool) f.get(OW).i32(1).i32ShrU().set(cols);
   f.v128Zero().set(bad);
   f.v128Zero().set(zero);
   forLoop(f, b, () => f.i32(0), () => f.get(IMGS), 1, () => {
@@ -177,7 +185,7 @@ function outputKernel(relu: boolean): FunctionBuilder {
       f.else();
       f.v128Zero().set(bias);
       f.end();
-      forLoop(f, ty, () => f.i32(0), () => f.get(TH), 1, () => {
+      forLoop(f, ty, () => f.i32(0), () => f.get(rows), 1, () => {
         tileVectors(f, tx, at, TW, () => {
           // src = m + (oc·tp + tile0 + b·th·tw + ty·tw + at)·4
           f.get(MM).get(oc).get(TP).i32Mul().get(TILE0).i32Add().get(b).get(TH).i32Mul().get(TW).i32Mul().i32Add()
@@ -199,6 +207,20 @@ function outputKernel(relu: boolean): FunctionBuilder {
             // v − v is NaN exactly for NaN and ±∞
             f.get(v).get(v).f32x4Sub().tee(m[8]!).get(m[8]!).f32x4Ne().get(bad).v128Or().set(bad);
             if (relu) f.get(v).get(zero).f32x4Pmax().set(v); // v < 0 ? 0 : v, as the direct kernel's relu
+          }
+          if (pool) {
+            // dst = y + ((b·o + oc)·⌊oh/2⌋·⌊ow/2⌋ + ty·⌊ow/2⌋ + at)·4
+            f.get(Y).get(b).get(O).i32Mul().get(oc).i32Add().get(rows).i32Mul().get(cols).i32Mul()
+              .get(ty).get(cols).i32Mul().i32Add().get(at).i32Add().i32(2).i32Shl().i32Add().set(dst);
+            f.get(y[0]!).get(y[1]!).f32x4Pmax().get(y[2]!).get(y[3]!).f32x4Pmax().f32x4Pmax().set(y[0]!);
+            // the last vector of a row holds one tile past the pooled output when ow is odd
+            f.get(at).get(TW).i32(4).i32Sub().i32Eq().get(cols).get(TW).i32LtS().i32And().if();
+            f.get(dst).get(y[0]!).v128Store64Lane(0, 0);
+            f.get(dst).get(y[0]!).v128Store32Lane(2, 8);
+            f.else();
+            f.get(dst).get(y[0]!).v128Store(0);
+            f.end();
+            return;
           }
           // dst = y + ((b·o + oc)·oh·ow + 2·ty·ow + 2·at)·4
           f.get(Y).get(b).get(O).i32Mul().get(oc).i32Add().get(OH).i32Mul().get(OW).i32Mul()
@@ -233,7 +255,9 @@ export function buildWinogradModule(memory: { shared: boolean; maxPages: number 
   const mod = new ModuleBuilder().importMemory({ module: 'env', name: 'memory', minPages: 1, maxPages: memory.maxPages, shared: memory.shared });
   mod.addFunction(inputKernel(), 'wino_input');
   mod.addFunction(gemmKernel(), 'wino_gemm');
-  mod.addFunction(outputKernel(false), 'wino_output');
-  mod.addFunction(outputKernel(true), 'wino_output_relu');
+  mod.addFunction(outputKernel(false, false), 'wino_output');
+  mod.addFunction(outputKernel(true, false), 'wino_output_relu');
+  mod.addFunction(outputKernel(false, true), 'wino_output_pool');
+  mod.addFunction(outputKernel(true, true), 'wino_output_pool_relu');
   return mod.toBytes();
 }
