@@ -7,7 +7,10 @@
  *
  *   M_ξ [O × tiles] = U_ξ [O × C] · V_ξ [C × tiles],   U = G g Gᵀ, V = Bᵀ d B,
  *
- * 16 products with 16/36 of the direct convolution's multiply-adds, run on {@link gemm}.
+ * 16 products with 16/36 of the direct convolution's multiply-adds. Two implementations: the
+ * WebAssembly SIMD kernels of ./wasm/winograd-kernel.ts (transforms and products, each pass
+ * split over the worker pool), and, where those cannot run (no runtime, or tile rows of fewer
+ * than 4 tiles), transforms in JavaScript with the products on {@link gemm}.
  *
  *   Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1],  G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1],
  *   Aᵀ = [1 1 1 0; 0 1 −1 −1].
@@ -70,9 +73,10 @@ const SIMD_FULL_SAVING = 2.2;
 const SIMD_MIN_PRODUCTS = 16;
 
 /*
- * Size gate of the JavaScript path (no SIMD kernels, or tile rows under 4 tiles), measured on the 2-core dev box (load 1.0-1.2, each shape's calls alternated in
- * one process, medians of 20; /tmp scratch), today's automatic path (im2col + gemm, threaded
- * where large) against Winograd, ms:
+ * Size gate of the JavaScript path (no SIMD kernels, or tile rows under 4 tiles), measured on
+ * the 2-core dev box (load 1.0-1.2, each shape's calls alternated in one process, medians of
+ * 20; /tmp scratch), the automatic path then (im2col + gemm, threaded where large) against
+ * Winograd, ms:
  *   [2,96,14,14]*[64,96]     3.74 -> 2.94    [2,128,14,14]*[128,128]   6.30 -> 5.21
  *   [4,128,14,14]*[128,128] 10.79 -> 7.81    [2,128,28,28]*[128,128]  19.13 -> 13.43
  *   [8,128,28,28]*[128,128] 86.83 -> 65.17   [16,128,14,14]*[64,128]  32.16 -> 19.73
@@ -85,10 +89,10 @@ const SIMD_MIN_PRODUCTS = 16;
  *   7×7 outputs: [8,256,7,7] 21.3 -> 24.4, [16,256,7,7] 39.9 -> 40.1, [16,512,7,7] 127 -> 129
  *     (16 tiles hold 64 outputs for 49: 1.72x fewer multiply-adds instead of 2.25x);
  *   [1,256,14,14] 7.7 -> 12 (49 tiles); [2,128,7,7] 2.0 -> 9.6 (32 tiles); [4,72,16,16] p0 3.9 -> 4.7.
- * With C ≤ 64 (9·C ≤ 576) the direct SIMD kernel runs, and beats it: on the CNN's second layer
- * ([64,32,13,13]*[64,32]) the 16 products alone (75.5 M multiply-adds on the project's gemm)
- * took 5.0-7.1 ms on the pool against 7.2-10.4 ms for the whole direct convolution, and the
- * JavaScript transforms another ~14 ms.
+ * With C ≤ 64 (9·C ≤ 576) the direct SIMD kernel runs, and beats this path: on the CNN's second
+ * layer ([64,32,13,13]*[64,32]) the 16 products alone (75.5 M multiply-adds on the project's
+ * gemm) took 5.0-7.1 ms on the pool against 7.2-10.4 ms for the whole direct convolution, and
+ * the JavaScript transforms another ~14 ms.
  */
 /** Fewest input channels measured to pay (72 lost; up to 64 the direct kernel runs and wins). */
 const MIN_CHANNELS = 96;
@@ -329,11 +333,11 @@ export const winogradTuning = { chunkBytes: 16 << 20 };
  * The convolution on the SIMD kernels, chunk by chunk of images, each chunk's output (NCHW,
  * dense, in the runtime's memory) handed to `consume` as conv-direct.ts's chunks are, with
  * `extraBytes(cnt)` reserved past it. With `pool2x2` the output is its 2×2 max pooling at
- * stride 2 instead, taken by the output transform from each tile's four values. The three passes (input transform by image ranges, the 16
- * products, output transform by image ranges) each split over the worker pool. Returns
- * 'unavailable' (nothing done) without the kernels or where a tile row has fewer than 4 tiles,
- * 'nonfinite' when some output before relu is not finite (earlier chunks were consumed: the
- * caller recomputes all of it), 'done' otherwise.
+ * stride 2 instead, taken by the output transform from each tile's four values. The three
+ * passes (input transform by image ranges, the 16 products, output transform by image ranges)
+ * each split over the worker pool. Returns 'unavailable' (nothing done) without the kernels or
+ * where a tile row has fewer than 4 tiles, 'nonfinite' when some output before relu is not
+ * finite (earlier chunks were consumed: the caller recomputes all of it), 'done' otherwise.
  */
 export function winogradChunks(
   x: Float32Array, w: Float32Array, g: WinogradGeometry, bias: Float32Array | null, relu: boolean,
