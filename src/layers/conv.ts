@@ -397,33 +397,6 @@ export const MaxPool = layer(class MaxPool extends Layer<[TensorLike], Tensor> {
 /** A {@link MaxPool} layer. */
 export type MaxPool = InstanceType<typeof MaxPool>;
 
-// ---------------------------------------------------------------- inference fusion
-
-const isPlain2x2 = (p: MaxPool): boolean =>
-  p.window[0] === 2 && p.window[1] === 2 && p.stride[0] === 2 && p.stride[1] === 2 && p.padding[0] === 0 && p.padding[1] === 0;
-
-/*
- * A Conv (relu or identity) followed by MaxPool((2, 2)) in a Chain, outside any gradient: the
- * pooling reads the convolution's output where the kernel left it, and only the pooled
- * quarter is copied out (src/backend/cpu/conv-pool.ts); the values are the two layers' own.
- * On the CNN of bench/train.ts, batch 64: conv 1 => 32 and its pooling 2.02 -> 0.84 ms.
- */
-registerRunFusion((entries, at, x) => {
-  const first = entries[at], second = entries[at + 1];
-  if (!plainInstance(first, Conv) || !plainInstance(second, MaxPool) || !isPlain2x2(second as MaxPool)) return undefined;
-  const conv = first as Conv;
-  const { weight, bias } = conv;
-  if (!(conv.σ === relu || conv.σ === identity) || weight.dtype !== 'float32' || !cpuDispatch()) return undefined;
-  if (weight.device !== undefined || (bias !== false && bias.device !== undefined)) return undefined;
-  const { xp, params, single } = convInput(conv, x);
-  if (xp.dtype !== 'float32' || xp.device !== undefined) return undefined;
-  const xs = xp.shape as unknown as Shape4, ws = weight.shape as unknown as Shape4;
-  const pooled = conv2dBiasReluMaxPool2x2(xp.data, xs, weight.data, ws, params, bias === false ? null : bias.data, conv.σ === relu);
-  if (pooled === null) return undefined;
-  const [n, o, oh, ow] = conv2dOutputShape(xs, ws, params);
-  return { y: unbatch(tensorOf(pooled, [n, o, oh >> 1, ow >> 1]), single), count: 2 };
-});
-
 /**
  * Mean (average) pooling over `window`-sized windows (stride defaults to the window). Padded
  * cells count as zeros in every window's mean (as Flux and PyTorch's default), so a mean is
@@ -668,3 +641,30 @@ export const Upsample = layer(class Upsample extends Layer<[TensorLike], Tensor>
 });
 /** An {@link Upsample} layer. */
 export type Upsample = InstanceType<typeof Upsample>;
+
+// ---------------------------------------------------------------- inference fusion
+
+const isPlain2x2 = (p: MaxPool): boolean =>
+  p.window[0] === 2 && p.window[1] === 2 && p.stride[0] === 2 && p.stride[1] === 2 && p.padding[0] === 0 && p.padding[1] === 0;
+
+/*
+ * A Conv (relu or identity) followed by MaxPool((2, 2)) in a Chain, outside any gradient: the
+ * pooling reads the convolution's output where the kernel left it, and only the pooled
+ * quarter is copied out (src/backend/cpu/conv-pool.ts); the values are the two layers' own.
+ * On the CNN of bench/train.ts, batch 64: conv 1 => 32 and its pooling 2.02 -> 0.84 ms.
+ */
+registerRunFusion((entries, at, x) => {
+  const first = entries[at], second = entries[at + 1];
+  if (!plainInstance(first, Conv) || !plainInstance(second, MaxPool) || !isPlain2x2(second as MaxPool)) return undefined;
+  const conv = first as Conv;
+  const { weight, bias } = conv;
+  if (!(conv.σ === relu || conv.σ === identity) || weight.dtype !== 'float32' || !cpuDispatch()) return undefined;
+  if (weight.device !== undefined || (bias !== false && bias.device !== undefined)) return undefined;
+  const { xp, params, single } = convInput(conv, x);
+  if (xp.dtype !== 'float32' || xp.device !== undefined) return undefined;
+  const xs = xp.shape as unknown as Shape4, ws = weight.shape as unknown as Shape4;
+  const pooled = conv2dBiasReluMaxPool2x2(xp.data, xs, weight.data, ws, params, bias === false ? null : bias.data, conv.σ === relu);
+  if (pooled === null) return undefined;
+  const [n, o, oh, ow] = conv2dOutputShape(xs, ws, params);
+  return { y: unbatch(tensorOf(pooled, [n, o, oh >> 1, ow >> 1]), single), count: 2 };
+});
