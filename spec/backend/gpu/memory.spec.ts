@@ -1,7 +1,7 @@
 /**
  * Device memory is released by the garbage collector: over many training steps (gradient
  * and an SGD update written with `assign`, all on the device) the number of live textures
- * stays bounded instead of growing with the step count. The finalizer runs between tasks,
+ * left after each GC stays flat instead of growing with the step count. The finalizer runs between tasks,
  * so the loop yields every 50 steps (as `train` and a browser frame loop do); a synchronous
  * loop keeps its garbage textures until it yields. `FLUXION_GPU_STEPS` sets the count
  * (default 10,000). Under `node --expose-gc` it also asks for a GC at each yield.
@@ -24,6 +24,11 @@ if (device !== undefined) {
       const y = F.gpu(F.tensor(Array.from({ length: 16 }, (_, i) => Math.cos(i)), { shape: [16, 1], dtype: 'float32' }));
       const params = F.trainables(model) as F.Tensor[];
       const live: number[] = [];
+      /** Live textures right after each fall of the count (a GC freed some): the floor a leak would raise. */
+      const floors: { step: number; live: number }[] = [];
+      let last = gpuMemoryStats().liveTextures;
+      /** Most textures made between two yields: a floor can sit anywhere from the base up to that much above it. */
+      let window = 0;
       const t0 = performance.now();
       for (let step = 1; step <= STEPS; step++) {
         const [g] = F.gradient((m: typeof model) => F.mse(m(x), y), model);
@@ -35,17 +40,25 @@ if (device !== undefined) {
         if (step % 50 === 0) {
           (globalThis as { gc?: () => void }).gc?.();
           await new Promise((r) => setImmediate(r));
+          const now = gpuMemoryStats().liveTextures;
+          if (now < last) floors.push({ step, live: now });
+          else window = Math.max(window, now - last);
+          last = now;
         }
         if (step % Math.max(1, Math.floor(STEPS / 10)) === 0) live.push(gpuMemoryStats().liveTextures);
       }
       const ms = (performance.now() - t0) / STEPS;
       const loss = (await F.mse(model(x), y).dataAsync())[0];
-      console.log(`gpu memory: live textures every ${STEPS / 10} steps: ${live.join(' ')}; ${ms.toFixed(2)} ms/step; final loss ${loss.toFixed(4)}`);
-      // V8 does not see texture memory, so textures are freed in the sawtooth of its major GCs:
-      // the count must fall back at least once, and the later half must not outgrow the earlier
-      const half = live.length / 2;
-      assert.ok(live.some((v, k) => k > 0 && v < live[k - 1]), `live textures never fall: ${live.join(' ')}`);
-      assert.ok(Math.max(...live.slice(half)) <= 1.5 * Math.max(...live.slice(0, half)) + 1000, `live textures grow: ${live.join(' ')}`);
+      const floorText = floors.map((f) => `${f.live}@${f.step}`).join(' ');
+      console.log(`gpu memory: live textures every ${STEPS / 10} steps: ${live.join(' ')}; after each fall: ${floorText}; at most ${window} made between yields; ${ms.toFixed(2)} ms/step; final loss ${loss.toFixed(4)}`);
+      // V8 frees the textures' handles only in its major GCs, whose cadence it alone decides (one
+      // run here went 5,000 steps without one, the count peaking at 175,756, another peaked at
+      // 107,306): the peaks say nothing about a leak. What a leak raises is the count right
+      // after a GC (the finalizer runs at the next yield: what is left is what the last window
+      // made since the GC): from the first fall to the last that floor may move by one window.
+      assert.ok(floors.length > 0, `live textures never fall: ${live.join(' ')}`);
+      const first = floors[0]!, final = floors[floors.length - 1]!;
+      assert.ok(final.live <= first.live + window + 100, `the count after a GC grows (${window} made per window at most): ${floorText}`);
       assert.ok(Number.isFinite(loss));
     });
   });
