@@ -8,7 +8,7 @@
 # (libegl-mesa0), which runs the swrast/llvmpipe driver (libgl1-mesa-dri). No Vulkan: Dawn
 # rejects Debian 12's lavapipe. The memory spec runs 1,000 steps under --expose-gc (it asks
 # for a GC every 50 steps: V8 alone collects these small buffer handles only every ~1,600
-# steps; the headless-gl leg checks the unforced sawtooth over 10,000). Measured on the
+# steps; the headless-gl leg checks the unforced GCs over 10,000: the count left after each). Measured on the
 # 2-core machine: parity ~10–40 s (less with Mesa's shader cache warm), memory ~45 s.
 #   bash scripts/gpu-webgpu.sh
 #   FLUXION_GPU_STEPS=10000 bash scripts/gpu-webgpu.sh     the memory spec's full length
