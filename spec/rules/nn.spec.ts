@@ -67,7 +67,8 @@ const small = (lo: number, hi: number) => fc.integer({ min: lo, max: hi });
 /** Output size of one spatial dimension. */
 const outSize = (n: number, k: number, s: number, p: number, d: number) => Math.floor((n + 2 * p - d * (k - 1) - 1) / s) + 1;
 
-const arbConv: fc.Arbitrary<ConvCase> = fc
+/** Convolutions of operands with values in `d` (random sizes, strides, paddings, dilations, groups, layouts). */
+const arbConvIn = (d: typeof REAL): fc.Arbitrary<ConvCase> => fc
   .record({
     n: small(1, 2), groups: small(1, 2), cg: small(1, 2), og: small(1, 2),
     kh: small(1, 3), kw: small(1, 3), sh: small(1, 3), sw: small(1, 2), dh: small(1, 2), dw: small(1, 2),
@@ -87,9 +88,10 @@ const arbConv: fc.Arbitrary<ConvCase> = fc
     const opts: Conv2dOptions = { stride, padding: same ? 'same' : padding, dilation: [c.dh, c.dw], groups: c.groups };
     const label = `conv2d x [${xShape}] w [${[O, c.cg, c.kh, c.kw]}] ${JSON.stringify(opts)} → ${outSize(h, c.kh, stride[0], padding[0], c.dh)}×${outSize(wd, c.kw, stride[1], padding[1], c.dw)}`;
     const params: Conv2dParams = { stride, padding, dilation: [c.dh, c.dw], groups: c.groups };
-    return fc.tuple(arbTensorIn(xShape, REAL), arbTensorIn([O, c.cg, c.kh, c.kw], REAL, ['contiguous', 'transposed', 'strided']))
+    return fc.tuple(arbTensorIn(xShape, d), arbTensorIn([O, c.cg, c.kh, c.kw], d, ['contiguous', 'transposed', 'strided']))
       .map(([x, w]) => ({ x, w, opts, params, label }));
   });
+const arbConv = arbConvIn(REAL);
 
 test('conv2d: stride, padding (numbers and same), dilation, groups, 3-d input; in x, in w and jointly, first and second order', () => {
   fc.assert(fc.property(arbConv, arbSeed, ({ x, w, opts, label }, seed) => {
@@ -102,9 +104,16 @@ test('conv2d: stride, padding (numbers and same), dilation, groups, 3-d input; i
   }), { numRuns: RUNS });
 });
 
+// Operands in ±0.5 keep tanh's argument (a sum of up to 18 products) where tanh bends: in ±3 the
+// sums reach ±162, tanh saturates, and the third derivative there is mostly rounding, which the
+// finite-difference error model (sized from the probe's final values) underestimates when the
+// nested gradients cancel (it missed by 0.02-1% in ~10% of runs). The rules under test are
+// exercised the same by small values.
+const arbConvSmall = arbConvIn({ min: -0.5, max: 0.5 });
+
 test('conv2d: third order through the backward primitives (tanh of a conv, d³ along a direction)', () => {
   // ⟨r, ∇⟨u, tanh(conv(x, w))⟩⟩ differentiated twice more: every backward primitive's rule gets differentiated
-  fc.assert(fc.property(arbConv, arbSeed, ({ x, w, opts, label }, seed) => {
+  fc.assert(fc.property(arbConvSmall, arbSeed, ({ x, w, opts, label }, seed) => {
     const y = conv2d(x, w, opts);
     const u = tensor(Array.from(flat(y), (_, i) => Math.sin(i + seed)), { shape: y.shape.slice() });
     const phi = (a: Tensor, b: Tensor) => sum(mul(u, tanh(conv2d(a, b, opts))));
