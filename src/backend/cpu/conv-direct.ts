@@ -11,7 +11,7 @@ import type { FloatArray } from '../../tensor/dtype.js';
 import { getGemmVariant } from './gemm.js';
 import { runtime } from './runtime.js';
 import { FILTER_MAX_JC, FILTER_PARAMS, MAX_KW } from './wasm/conv-kernel.js';
-import { CONTROL_BYTES, type WasmJob } from './wasm/gemm-kernel.js';
+import { CONTROL_BYTES, align, type WasmJob } from './wasm/gemm-kernel.js';
 
 /**
  * Implementations of the forward convolution:
@@ -129,13 +129,8 @@ export interface ConvEpilogue {
  * the separate passes (and their multi-megabyte outputs) over the result.
  */
 export function tryDirectConv(x: FloatArray, w: FloatArray, g: DirectGeometry, epilogue?: ConvEpilogue): Float32Array | null {
-  const yImg = g.o * g.oh * g.ow;
-  let out: Float32Array | null = null;
-  const ran = directConvChunks(x, w, g, epilogue, () => 0, (c) => {
-    out ??= new Float32Array(g.n * yImg);
-    out.set(c.view.subarray(c.at, c.at + c.cnt * yImg), c.n0 * yImg);
-  });
-  return ran ? out ?? new Float32Array(0) : null;
+  const copy = chunkCopier(g.n, g.o * g.oh * g.ow);
+  return directConvChunks(x, w, g, epilogue, () => 0, copy.consume) ? copy.result() : null;
 }
 
 /** One chunk of a direct convolution's output, in the runtime's memory (see {@link directConvChunks}). */
@@ -149,6 +144,19 @@ export interface DirectChunk {
   readonly cnt: number;
   /** Byte address, 64-aligned, of the `extraBytes(cnt)` reserved past the outputs and their slack (16 floats). */
   readonly free: number;
+}
+
+/**
+ * A `consume` for chunked convolutions ({@link directConvChunks}, conv-winograd.ts's) that
+ * copies each chunk's outputs, `perImage` floats an image, into one array of `n` images, made
+ * at the first chunk (so a path that declines allocates nothing); `result()` returns it.
+ */
+export function chunkCopier(n: number, perImage: number): { consume: (c: DirectChunk) => void; result: () => Float32Array } {
+  let out: Float32Array | null = null;
+  return {
+    consume: (c) => (out ??= new Float32Array(n * perImage)).set(c.view.subarray(c.at, c.at + c.cnt * perImage), c.n0 * perImage),
+    result: () => out ?? new Float32Array(n * perImage),
+  };
 }
 
 /**
@@ -194,7 +202,6 @@ export function directConvChunks(
   }
   const xImg = c * hp * wp, yImg = o * ohw;
   const nb = Math.max(1, Math.min(n, Math.floor(STAGE_BUDGET / (4 * (xImg + yImg)))));
-  const align = (v: number): number => Math.ceil(v / 64) * 64;
   const bias = epilogue?.bias ?? null;
   const W0 = CONTROL_BYTES, B0 = align(W0 + wpk.length * 4), X0 = align(B0 + (bias === null ? 0 : o * 4)), Y0 = align(X0 + nb * xImg * 4);
   const free = align(Y0 + nb * yImg * 4 + 64);
@@ -262,7 +269,6 @@ export function tryDirectConvFilter(x: FloatArray, dy: FloatArray, g: DirectGeom
 
   const xImg = c * hp * wp, yImg = o * ohw;
   const nb = Math.max(1, Math.min(n, Math.floor(STAGE_BUDGET / (4 * (xImg + yImg)))));
-  const align = (v: number): number => Math.ceil(v / 64) * 64;
   // slack: the last vector of a row reads up to 3 lanes past it (x and dy), a channel block
   // past O reads up to 3 more dy planes
   // parameter block at M0, lane mask at K0, the dW accumulator at W0, staged dy at D0 and x at X0

@@ -12,12 +12,11 @@
  *
  * @module
  */
-import { directConvChunks, type ConvEpilogue, type DirectChunk, type DirectGeometry } from './conv-direct.js';
+import { chunkCopier, directConvChunks, type ConvEpilogue, type DirectChunk, type DirectGeometry } from './conv-direct.js';
 import { winogradChunks, type WinogradGeometry } from './conv-winograd.js';
+import { redoPlane2x2 } from './pool-wasm.js';
 import { runtime } from './runtime.js';
-import type { WasmJob } from './wasm/gemm-kernel.js';
-
-const align = (v: number): number => Math.ceil(v / 64) * 64;
+import { align, type WasmJob } from './wasm/gemm-kernel.js';
 
 /** Conv outputs (elements) from which the pooling is split over the pool. */
 const THREADED_MIN_ELEMENTS = 1 << 16;
@@ -52,6 +51,7 @@ function poolingSink(n: number, o: number, oh: number, ow: number): PoolingSink 
   const poh = oh >> 1, pow = ow >> 1;
   if (!rt || fast < 0 || exact < 0 || poh < 1 || pow < 1) return null;
   const hw = oh * ow, pohw = poh * pow, nvec = Math.ceil(pow / 4);
+  const exactKernel = (...args: number[]): void => void rt.call(exact, ...args);
   const pool = rt.pool();
   const ready = pool?.readyCount() ?? 0;
   const partsFor = (planes: number): number => (ready > 0 && planes * hw >= THREADED_MIN_ELEMENTS ? Math.min(planes, 1 + ready) : 1);
@@ -76,11 +76,7 @@ function poolingSink(n: number, o: number, oh: number, ow: number): PoolingSink 
         for (let i = 0; i < s.count; i++) {
           const q = ints[s.flags / 4 + i]!;
           if (q < 0) break;
-          // the exact kernel's last row overhangs into the next plane's first outputs: keep them
-          const next = s.out / 4 + (q + 1) * pohw;
-          const kept = view.slice(next, next + 4);
-          rt.call(exact, y + (s.p0 + q) * hw * 4, s.out + q * pohw * 4, 0, c.free, 1, hw, pohw, ow, pow, 0, poh, 0, nvec, 2, 2, 2, 1, 1, 2, 0);
-          view.set(kept, next);
+          redoPlane2x2(exactKernel, view, y + s.p0 * hw * 4, s.out, c.free, q, oh, ow);
         }
         out.set(view.subarray(s.out / 4, s.out / 4 + s.count * pohw), (c.n0 * o + s.p0) * pohw);
       }
@@ -106,10 +102,9 @@ export function tryDirectConvMaxPool2x2(x: Float32Array, w: Float32Array, g: Dir
  * is not finite (the caller then runs the direct kernel, as for the unpooled convolution).
  */
 export function tryWinogradMaxPool2x2(x: Float32Array, w: Float32Array, g: WinogradGeometry, bias: Float32Array | null, relu: boolean): Float32Array | null {
-  const pohw = (g.oh >> 1) * (g.ow >> 1), yImg = g.o * pohw;
+  const pohw = (g.oh >> 1) * (g.ow >> 1);
   if (pohw === 0) return null;
   // the output transform pools each tile itself (a tile is one pooling window), as the pooling kernel would
-  const out = new Float32Array(g.n * yImg);
-  const copy = (c: DirectChunk): void => out.set(c.view.subarray(c.at, c.at + c.cnt * yImg), c.n0 * yImg);
-  return winogradChunks(x, w, g, bias, relu, () => 0, copy, true) === 'done' ? out : null;
+  const copy = chunkCopier(g.n, g.o * pohw);
+  return winogradChunks(x, w, g, bias, relu, () => 0, copy.consume, true) === 'done' ? copy.result() : null;
 }

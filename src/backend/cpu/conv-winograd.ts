@@ -26,11 +26,11 @@
  * @module
  */
 import type { FloatArray } from '../../tensor/dtype.js';
-import { getConvVariant, type DirectChunk } from './conv-direct.js';
+import { chunkCopier, getConvVariant, type DirectChunk } from './conv-direct.js';
 import { gemm, getGemmVariant } from './gemm.js';
 import { runtime } from './runtime.js';
 import { scratch } from './scratch.js';
-import { ARENA_LIMIT_BYTES, CONTROL_BYTES, type WasmJob } from './wasm/gemm-kernel.js';
+import { ARENA_LIMIT_BYTES, CONTROL_BYTES, align, type WasmJob } from './wasm/gemm-kernel.js';
 
 /** What {@link winogradConv3x3} needs to know about the convolution (stride and dilation 1, one group, 3×3). */
 export interface WinogradGeometry {
@@ -49,8 +49,8 @@ export interface WinogradCandidate extends WinogradGeometry {
 /*
  * Size gate of the SIMD path (wasm/winograd-kernel.ts), measured on the 2-core dev box (load
  * ~0.3; each shape's calls alternated in one process, 30+ calls, medians; /tmp scratch) against
- * the automatic path (direct kernel, or im2col + gemm where the output is narrower than 8),
- * as speed-up = that time / Winograd's (both with relu, both copying their output out):
+ * the automatic path (direct kernel, or im2col + gemm where C·9 > 576 or the output is narrower
+ * than 8), as speed-up = that time / Winograd's (both with relu, both copying their output out):
  *   [64,32,13,13]*[64] 1.21   [32,32,13,13]*[64] 1.18  [16,32,13,13]*[64] 1.09
  *   [8,32,13,13]*[64] 1.00    [2,32,13,13]*[64] 1.16   [64,24,13,13]*[48] 1.11
  *   [64,8,28,28]*[16] p1 1.23 [64,4,28,28]*[32] p1 1.22 [64,4,28,28]*[8] p1 1.17
@@ -283,10 +283,9 @@ function outputTransform(
  * of NaN and ±∞ this cannot reproduce; see the module comment).
  */
 export function winogradConv3x3(x: Float32Array, w: Float32Array, g: WinogradGeometry, bias: Float32Array | null, relu: boolean): Float32Array | null {
-  const yImg = g.o * g.oh * g.ow;
-  const out = new Float32Array(g.n * yImg);
-  const simd = winogradChunks(x, w, g, bias, relu, () => 0, (ch) => out.set(ch.view.subarray(ch.at, ch.at + ch.cnt * yImg), ch.n0 * yImg));
-  if (simd === 'done') return out;
+  const copy = chunkCopier(g.n, g.o * g.oh * g.ow);
+  const simd = winogradChunks(x, w, g, bias, relu, () => 0, copy.consume);
+  if (simd === 'done') return copy.result();
   if (simd === 'nonfinite') return null;
   return winogradConv3x3Js(x, w, g, bias, relu);
 }
@@ -318,8 +317,6 @@ function winogradConv3x3Js(x: Float32Array, w: Float32Array, g: WinogradGeometry
 }
 
 // ---------------------------------------------------------------- the SIMD kernels (wasm/winograd-kernel.ts)
-
-const align64 = (v: number): number => Math.ceil(v / 64) * 64;
 
 /**
  * Images per chunk of the SIMD path: V and M of one chunk (all 16 matrices) within about
@@ -358,10 +355,10 @@ export function winogradChunks(
   const parts = Math.min(nb, 2 * threads);
   const tpOf = (cnt: number): number => Math.ceil((cnt * th * tw) / 8) * 8;
   // U, the chunk's input, the padded-plane scratch of each input job, V, M, Y, the output jobs' flags
-  const tp = tpOf(nb), vStep = skew(c * tp) * 4, mStep = skew(o4 * tp) * 4, planeBytes = align64(hp * wp * 4 + 64);
-  const U0 = CONTROL_BYTES, X0 = align64(U0 + 16 * o4 * c * 4), P0 = align64(X0 + nb * c * h * g.w * 4 + 64);
-  const V0 = align64(P0 + parts * planeBytes), M0 = align64(V0 + 16 * vStep), Y0 = align64(M0 + 16 * mStep);
-  const F0 = align64(Y0 + nb * yImg * 4 + 64), B0 = align64(F0 + parts * 4), free = align64(B0 + o * 4);
+  const tp = tpOf(nb), vStep = skew(c * tp) * 4, mStep = skew(o4 * tp) * 4, planeBytes = align(hp * wp * 4 + 64);
+  const U0 = CONTROL_BYTES, X0 = align(U0 + 16 * o4 * c * 4), P0 = align(X0 + nb * c * h * g.w * 4 + 64);
+  const V0 = align(P0 + parts * planeBytes), M0 = align(V0 + 16 * vStep), Y0 = align(M0 + 16 * mStep);
+  const F0 = align(Y0 + nb * yImg * 4 + 64), B0 = align(F0 + parts * 4), free = align(B0 + o * 4);
   const bytes = free + extraBytes(nb) + 64;
   if (bytes > ARENA_LIMIT_BYTES) return 'unavailable';
   let view = rt.engine.reserve(bytes).f32;

@@ -156,7 +156,7 @@ export function denseDotRun(eng: WasmGemmEngine, m: number, layers: readonly Dot
   if (!eng.gemv) return false;
   // x, then each layer's output (its C), then the weights that are not resident
   let end = CONTROL_BYTES / e + m * layers[0]!.k;
-  const cAt: number[] = [], wAt: number[] = [];
+  const cAt: number[] = [], wAt: number[] = [], copyW: boolean[] = [];
   for (const l of layers) {
     if (l.k % (16 / e) !== 0) return false;
     cAt.push(align16(end * e) / e);
@@ -164,6 +164,7 @@ export function denseDotRun(eng: WasmGemmEngine, m: number, layers: readonly Dot
   }
   for (const l of layers) {
     const res = eng.residentAddress(l.w);
+    copyW.push(res < 0);
     if (res >= 0) {
       wAt.push(res / e + l.wOff);
     } else {
@@ -177,7 +178,7 @@ export function denseDotRun(eng: WasmGemmEngine, m: number, layers: readonly Dot
   view.set(x.subarray(xOff, xOff + m * layers[0]!.k), aAt);
   for (let i = 0; i < layers.length; i++) {
     const l = layers[i]!, c = cAt[i]!;
-    if (eng.residentAddress(l.w) < 0) view.set(l.w.subarray(l.wOff, l.wOff + l.n * l.k), wAt[i]!);
+    if (copyW[i]) view.set(l.w.subarray(l.wOff, l.wOff + l.n * l.k), wAt[i]!);
     if (l.b !== null) for (let r = 0; r < m; r++) view.set(l.b.subarray(l.bOff, l.bOff + l.n), c + r * l.n);
     runDot(eng, f32, m, l.n, l.k, aAt, wAt[i]!, l.k, c, (l.b !== null ? 1 : 0) | (l.relu ? 2 : 0));
     aAt = c;

@@ -24,7 +24,7 @@ import type { Shape4 } from './conv.js';
 import { singleThreadEngine } from './gemm.js';
 import { avgPoolWindows, maxPoolWindows, poolAxis, type AvgPool2dParams, type Pool2dParams, type PoolRegion } from './pool.js';
 import { buildPoolModule, FIXED_WINDOWS } from './wasm/pool-kernel.js';
-import { ARENA_LIMIT_BYTES, CONTROL_BYTES, MAX_PAGES, type WasmGemmEngine } from './wasm/gemm-kernel.js';
+import { ARENA_LIMIT_BYTES, CONTROL_BYTES, MAX_PAGES, align, type WasmGemmEngine } from './wasm/gemm-kernel.js';
 
 type Kernel = (...args: number[]) => void;
 
@@ -52,8 +52,6 @@ export function poolKernels(): PoolKernels | null {
   }
   return kernels;
 }
-
-const align = (x: number): number => Math.ceil(x / 64) * 64;
 
 /** Number of outputs of pooling `xShape` with `p`. */
 function outputCount(xShape: Shape4, p: Pool2dParams): number {
@@ -172,15 +170,23 @@ function maxValues2x2Wasm(x: Float32Array, xShape: Shape4): Float32Array | null 
   if (flagged > 0) {
     new Int32Array(view.buffer, S0, 4).set([0, 2, 4, 6]);
     const flags = new Int32Array(view.buffer, F0, flagged).slice();
-    for (const plane of flags) {
-      // the exact kernel's last row overhangs into the next plane's first outputs: keep them
-      const next = O0 / 4 + (plane + 1) * ohw;
-      const kept = view.slice(next, next + 4);
-      k.fns['max_f32_s2_2x2']!(X0 + plane * hw * 4, O0 + plane * ohw * 4, 0, S0, 1, hw, ohw, w, ow, 0, oh, 0, nvec, 2, 2, 2, 1, 1, 2, 0);
-      view.set(kept, next);
-    }
+    for (const plane of flags) redoPlane2x2(k.fns['max_f32_s2_2x2']!, view, X0, O0, S0, plane, h, w);
   }
   return view.slice(O0 / 4, O0 / 4 + count);
+}
+
+/**
+ * Redo plane `plane` of a `maxv_f32_2x2s2` call (input planes `h × w` from byte `x`, pooled
+ * planes from byte `out`) with the exact kernel `exact` (the column-tap steps [0, 2, 4, 6] at
+ * byte `steps`), as `maxv_f32_2x2s2` asks for the planes it flags; the exact kernel's last row
+ * overhangs into the next plane's first outputs, which are kept.
+ */
+export function redoPlane2x2(exact: Kernel, view: Float32Array, x: number, out: number, steps: number, plane: number, h: number, w: number): void {
+  const oh = h >> 1, ow = w >> 1, hw = h * w, ohw = oh * ow;
+  const next = out / 4 + (plane + 1) * ohw;
+  const kept = view.slice(next, next + 4);
+  exact(x + plane * hw * 4, out + plane * ohw * 4, 0, steps, 1, hw, ohw, w, ow, 0, oh, 0, Math.ceil(ow / 4), 2, 2, 2, 1, 1, 2, 0);
+  view.set(kept, next);
 }
 
 /** {@link maxPool2d} (./pool.ts) on the wasm path; null if the arena would be too large. */

@@ -240,7 +240,8 @@ export type GemmJob = WasmJob;
 /** Runs jobs (some possibly on the caller's thread). Must return only when all are done. */
 export type JobRunner = (jobs: WasmJob[]) => void;
 
-const align = (x: number, a = 64): number => Math.ceil(x / a) * a;
+/** `x` rounded up to a multiple of `a` (default a 64-byte cache line): where call arenas start each region. */
+export const align = (x: number, a = 64): number => Math.ceil(x / a) * a;
 
 /** Where a staged operand lives in wasm memory: byte address of element (0,0) and byte strides. */
 interface Staged {
